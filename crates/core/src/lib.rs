@@ -1,0 +1,27 @@
+//! Shared pieces of the ordersync pipeline: the execution input ([`request::RunRequest`]), the
+//! events each stage receives and returns ([`events`]), the compressed NDJSON payload objects
+//! that carry the data between stages ([`payload`]), where those objects live ([`store`], keyed by
+//! [`keys`]), the NAVER product-order model ([`naver`]), sheet rows ([`rows`]) and the one table
+//! of Step Functions error names ([`errors`]).
+//!
+//! This crate does no NAVER or Google I/O; those clients live in their own crates and build on
+//! these types.
+
+pub mod columns;
+pub mod errors;
+pub mod events;
+pub mod keys;
+pub mod logging;
+pub mod naver;
+pub mod payload;
+pub mod refs;
+pub mod request;
+pub mod rows;
+pub mod store;
+pub mod time;
+pub mod window;
+
+pub use errors::{ErrorName, StepError};
+pub use refs::ObjectRef;
+pub use request::RunRequest;
+pub use store::Store;

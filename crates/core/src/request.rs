@@ -1,0 +1,370 @@
+//! The execution input: what a seller's backend sends to `StartExecution`.
+//!
+//! [`RunRequest::parse`] reads it with messages that name the bad field (`range.from: ...`),
+//! rejecting unknown fields, and [`RunRequest::validate`] applies the rules that need more than
+//! one field or the configured limits. Both run before any side effect. The JSON Schema published
+//! at `schema/run-request.schema.json` is generated from these types.
+//!
+//! A request never carries credentials: `account.secret_id` names a Secrets Manager secret.
+
+use chrono::{DateTime, FixedOffset, TimeDelta};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::columns::{Column, ColumnChoice};
+use crate::errors::{Classify, ErrorName};
+use crate::time::{DateOnly, parse_instant, span};
+
+/// What one execution imports, and where it writes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(title = "ordersync RunRequest", description = "Execution input of the ordersync state machine.")]
+pub struct RunRequest {
+    /// The NAVER Commerce API application to import from.
+    pub account: AccountRef,
+    /// Orders whose status changed in this range are imported.
+    pub range: TimeRange,
+    /// The Google Sheet tab the orders are upserted into.
+    pub sheet: SheetTarget,
+    /// Which columns to write; the `standard` preset when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub columns: Option<ColumnChoice>,
+}
+
+/// A reference to an account's credentials, never the credentials themselves.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AccountRef {
+    /// Secrets Manager secret name or ARN holding `client_id` and `client_secret`.
+    pub secret_id: String,
+}
+
+/// `[from, to)`. Each end is RFC 3339 with any offset, or `YYYY-MM-DD` read in KST; a date-only
+/// `to` includes that whole day.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TimeRange {
+    /// Inclusive start, e.g. `2026-11-01` or `2026-11-01T09:00:00+09:00`.
+    pub from: String,
+    /// Exclusive end (a date-only value includes that day), e.g. `2026-11-07`.
+    pub to: String,
+}
+
+/// The target tab.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SheetTarget {
+    /// The id in the sheet's URL: `docs.google.com/spreadsheets/d/{spreadsheet_id}/edit`.
+    pub spreadsheet_id: String,
+    /// The tab (sheet) title; created when missing.
+    pub tab: String,
+}
+
+/// Limits that come from configuration, not from the request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Longest range one execution may import.
+    pub max_range: TimeDelta,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_range: TimeDelta::days(DEFAULT_MAX_RANGE_DAYS),
+        }
+    }
+}
+
+/// Default for `ORDERSYNC_MAX_RANGE_DAYS`: a quarter. Longer backfills are split into several
+/// executions so each stays well inside Step Functions' history limit.
+pub const DEFAULT_MAX_RANGE_DAYS: i64 = 92;
+
+impl Limits {
+    /// Reads `ORDERSYNC_MAX_RANGE_DAYS` (default 92).
+    pub fn from_env() -> Result<Self, InvalidInput> {
+        match std::env::var("ORDERSYNC_MAX_RANGE_DAYS") {
+            Err(_) => Ok(Limits::default()),
+            Ok(v) => match v.trim().parse::<i64>() {
+                Ok(days) if (1..=3660).contains(&days) => Ok(Limits {
+                    max_range: TimeDelta::days(days),
+                }),
+                _ => Err(InvalidInput::config(
+                    "ORDERSYNC_MAX_RANGE_DAYS must be a whole number of days between 1 and 3660",
+                )),
+            },
+        }
+    }
+}
+
+/// A request that was read and checked: the range parsed, the columns resolved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValidRun {
+    pub account: AccountRef,
+    pub from: DateTime<FixedOffset>,
+    pub to: DateTime<FixedOffset>,
+    pub sheet: SheetTarget,
+    pub columns: Vec<Column>,
+}
+
+/// Bad input, with every problem found (each names its field).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}", problems.join("; "))]
+pub struct InvalidInput {
+    pub problems: Vec<String>,
+    /// Configuration problems are not the caller's fault; they get a different error name.
+    pub is_config: bool,
+}
+
+impl InvalidInput {
+    pub fn new(problem: impl Into<String>) -> Self {
+        InvalidInput {
+            problems: vec![problem.into()],
+            is_config: false,
+        }
+    }
+
+    fn config(problem: impl Into<String>) -> Self {
+        InvalidInput {
+            problems: vec![problem.into()],
+            is_config: true,
+        }
+    }
+}
+
+impl Classify for InvalidInput {
+    fn error_name(&self) -> ErrorName {
+        if self.is_config {
+            ErrorName::Config
+        } else {
+            ErrorName::InvalidInput
+        }
+    }
+}
+
+/// Reads any stage event or request from JSON, naming the path of a bad or unknown field.
+/// serde's own messages can quote the offending value; for requests that value is ours to see
+/// (no customer data travels in events), and it is cut short to keep messages small.
+pub fn parse_event<T: serde::de::DeserializeOwned>(json: &[u8]) -> Result<T, InvalidInput> {
+    let de = &mut serde_json::Deserializer::from_slice(json);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner: String = e.inner().to_string().chars().take(300).collect();
+        InvalidInput::new(if path == "." {
+            inner
+        } else {
+            format!("{path}: {inner}")
+        })
+    })
+}
+
+impl RunRequest {
+    /// Parses the execution input JSON.
+    pub fn parse(json: &[u8]) -> Result<Self, InvalidInput> {
+        parse_event(json)
+    }
+
+    /// Applies every rule; `now` bounds the range's start.
+    pub fn validate(&self, limits: &Limits, now: DateTime<FixedOffset>) -> Result<ValidRun, InvalidInput> {
+        let mut problems = Vec::new();
+
+        check_secret_id(&self.account.secret_id, &mut problems);
+
+        let from = parse_instant(&self.range.from, DateOnly::StartOfDay)
+            .map_err(|e| problems.push(format!("range.from: {e}")))
+            .ok();
+        let to = parse_instant(&self.range.to, DateOnly::EndOfDay)
+            .map_err(|e| problems.push(format!("range.to: {e}")))
+            .ok();
+        if let (Some(from), Some(to)) = (from, to) {
+            if to < from {
+                problems.push("range.to is before range.from".into());
+            } else if to == from {
+                problems.push("range is empty (range.to equals range.from)".into());
+            } else if span(&from, &to) > limits.max_range {
+                problems.push(format!(
+                    "range is {} days long; the configured maximum (ORDERSYNC_MAX_RANGE_DAYS) is {} days",
+                    (span(&from, &to).num_hours() as f64 / 24.0).ceil() as i64,
+                    limits.max_range.num_days()
+                ));
+            }
+            if from > now {
+                problems.push("range.from is in the future".into());
+            }
+        }
+
+        check_spreadsheet_id(&self.sheet.spreadsheet_id, &mut problems);
+        check_tab(&self.sheet.tab, &mut problems);
+
+        let columns = self
+            .columns
+            .clone()
+            .unwrap_or_default()
+            .resolve()
+            .map_err(|e| problems.push(e.to_string()))
+            .ok();
+
+        match (problems.is_empty(), from, to, columns) {
+            (true, Some(from), Some(to), Some(columns)) => Ok(ValidRun {
+                account: self.account.clone(),
+                from,
+                to,
+                sheet: self.sheet.clone(),
+                columns,
+            }),
+            _ => Err(InvalidInput {
+                problems,
+                is_config: false,
+            }),
+        }
+    }
+}
+
+fn check_secret_id(id: &str, problems: &mut Vec<String>) {
+    // Secrets Manager names: letters, digits and /_+=.@- ; ARNs add ':'. Anything else (a '$'
+    // of a bcrypt client secret, spaces, quotes) means something other than a name was sent.
+    if id.is_empty() {
+        problems.push("account.secret_id is empty".into());
+    } else if id.len() > 2048 {
+        problems.push("account.secret_id is longer than 2048 characters".into());
+    } else if !id
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"/_+=.@-:".contains(&b))
+    {
+        problems.push(
+            "account.secret_id must be a Secrets Manager secret name or ARN (letters, digits and /_+=.@-:), never the secret itself".into(),
+        );
+    }
+}
+
+/// Google spreadsheet ids are URL-safe base64-like: letters, digits, `-` and `_`.
+pub fn check_spreadsheet_id(id: &str, problems: &mut Vec<String>) {
+    if id.is_empty() {
+        problems.push("sheet.spreadsheet_id is empty".into());
+    } else if id.len() > 128 {
+        problems.push("sheet.spreadsheet_id is longer than 128 characters".into());
+    } else if let Some(bad) = id
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || *c == '-' || *c == '_'))
+    {
+        problems.push(format!(
+            "sheet.spreadsheet_id contains the illegal character {bad:?} (only letters, digits, - and _ appear in spreadsheet ids)"
+        ));
+    }
+}
+
+/// Sheet titles: not blank, at most 100 characters, no control characters.
+pub fn check_tab(tab: &str, problems: &mut Vec<String>) {
+    if tab.trim().is_empty() {
+        problems.push("sheet.tab is empty".into());
+    } else if tab.chars().count() > 100 {
+        problems.push("sheet.tab is longer than 100 characters".into());
+    } else if tab.chars().any(char::is_control) {
+        problems.push("sheet.tab contains a control character".into());
+    }
+}
+
+/// The JSON Schema of [`RunRequest`], as published in `schema/run-request.schema.json`.
+pub fn json_schema() -> String {
+    let schema = schemars::schema_for!(RunRequest);
+    let mut text = serde_json::to_string_pretty(&schema).expect("a schema serialises");
+    text.push('\n');
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn now() -> DateTime<FixedOffset> {
+        DateTime::parse_from_rfc3339("2026-11-25T12:00:00+09:00").unwrap()
+    }
+
+    fn good() -> serde_json::Value {
+        json!({
+            "account": {"secret_id": "ordersync/naver/my-store"},
+            "range": {"from": "2026-11-01", "to": "2026-11-07"},
+            "sheet": {"spreadsheet_id": "1AbC_dEf-123", "tab": "주문 목록"}
+        })
+    }
+
+    fn check(value: serde_json::Value) -> Result<ValidRun, InvalidInput> {
+        RunRequest::parse(value.to_string().as_bytes())?.validate(&Limits::default(), now())
+    }
+
+    fn problem(value: serde_json::Value) -> String {
+        check(value).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn a_good_request_resolves_range_and_columns() {
+        let run = check(good()).unwrap();
+        assert_eq!(run.from.to_rfc3339(), "2026-11-01T00:00:00+09:00");
+        assert_eq!(run.to.to_rfc3339(), "2026-11-08T00:00:00+09:00");
+        assert_eq!(run.columns.len(), 18);
+    }
+
+    #[test]
+    fn each_rule_names_its_field() {
+        let mut v = good();
+        v["range"]["to"] = json!("2026-10-01");
+        assert_eq!(problem(v), "range.to is before range.from");
+
+        let mut v = good();
+        v["sheet"]["tab"] = json!(" ");
+        assert_eq!(problem(v), "sheet.tab is empty");
+
+        let mut v = good();
+        v["sheet"]["spreadsheet_id"] = json!("abc/def");
+        assert!(problem(v).starts_with("sheet.spreadsheet_id contains the illegal character '/'"));
+
+        let mut v = good();
+        v["range"] = json!({"from": "2026-01-01", "to": "2026-11-01"});
+        assert!(problem(v).contains("configured maximum (ORDERSYNC_MAX_RANGE_DAYS) is 92 days"));
+
+        let mut v = good();
+        v["range"]["from"] = json!("2026-12-01T00:00:00+09:00");
+        v["range"]["to"] = json!("2026-12-02T00:00:00+09:00");
+        assert_eq!(problem(v), "range.from is in the future");
+
+        let mut v = good();
+        v["range"]["from"] = json!("01/11/2026");
+        assert!(problem(v).starts_with("range.from: `01/11/2026` is not an RFC 3339"));
+
+        let mut v = good();
+        v["account"]["secret_id"] = json!("$2a$04$abcdefghijklmnopqrstuv");
+        assert!(problem(v).contains("never the secret itself"));
+
+        let mut v = good();
+        v["columns"] = json!({"list": [{"field": "favourite_colour"}]});
+        let p = problem(v);
+        assert!(p.starts_with("columns.list[0].field: unknown variant `favourite_colour`"), "{p}");
+    }
+
+    #[test]
+    fn unknown_fields_are_rejected_with_their_path() {
+        let mut v = good();
+        v["account"]["client_secret"] = json!("hunter2");
+        let p = problem(v);
+        assert!(p.starts_with("account.client_secret: unknown field `client_secret`"), "{p}");
+        let mut v = good();
+        v["extra"] = json!(1);
+        let p = problem(v);
+        assert!(p.starts_with("extra: unknown field `extra`"), "{p}");
+    }
+
+    #[test]
+    fn several_problems_are_reported_together() {
+        let mut v = good();
+        v["sheet"] = json!({"spreadsheet_id": "", "tab": ""});
+        assert_eq!(problem(v), "sheet.spreadsheet_id is empty; sheet.tab is empty");
+    }
+
+    #[test]
+    fn malformed_json_is_invalid_input() {
+        let err = RunRequest::parse(b"{\"account\":").unwrap_err();
+        assert_eq!(err.error_name(), ErrorName::InvalidInput);
+        let err = RunRequest::parse(b"[]").unwrap_err();
+        assert!(err.to_string().contains("expected struct RunRequest"), "{err}");
+    }
+}

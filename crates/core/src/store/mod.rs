@@ -1,0 +1,171 @@
+//! Where payload objects live: one small [`Store`] trait with two adapters, S3 ([`s3::S3Store`])
+//! and a local directory ([`dir::DirStore`], the default for local runs), plus [`AnyStore`] to
+//! pick one from configuration (`ORDERSYNC_STORE`).
+//!
+//! The store moves whole objects by key and knows nothing of their format; [`write_object`] and
+//! [`read_object`] tie it to [`crate::payload`] and [`ObjectRef`]s.
+
+pub mod dir;
+pub mod s3;
+
+use std::future::Future;
+
+use crate::errors::{Classify, ErrorName};
+use crate::payload::{Encoded, PayloadError, PayloadSchema};
+use crate::refs::ObjectRef;
+
+pub use dir::DirStore;
+pub use s3::S3Store;
+
+/// Whole-object storage by key.
+pub trait Store: Send + Sync {
+    /// The URI recorded in references for `key`.
+    fn uri(&self, key: &str) -> String;
+
+    /// The key a reference's URI names, if the URI belongs to this store. A reference to any
+    /// other bucket or directory is refused, so an event cannot make a stage read elsewhere.
+    fn key_of(&self, uri: &str) -> Result<String, PayloadError>;
+
+    /// Stores `body` at `key`, replacing what was there (a rerun overwrites its own objects).
+    fn put(&self, key: &str, body: Vec<u8>) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The object at `key`, or `None` when there is none.
+    fn get(&self, key: &str) -> impl Future<Output = Result<Option<Vec<u8>>, StoreError>> + Send;
+}
+
+/// A store failure, classified for retry.
+#[derive(Debug, thiserror::Error)]
+#[error("store {op} of {key} failed: {detail}")]
+pub struct StoreError {
+    pub op: &'static str,
+    pub key: String,
+    pub kind: StoreErrorKind,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoreErrorKind {
+    /// Network, timeout, throttling, 5xx: may pass.
+    Transient,
+    /// Access denied, no such bucket, bad credentials, unwritable directory: configuration.
+    Denied,
+    /// Anything else: a bug or an unexpected answer.
+    Other,
+}
+
+impl Classify for StoreError {
+    fn error_name(&self) -> ErrorName {
+        match self.kind {
+            StoreErrorKind::Transient => ErrorName::Store,
+            StoreErrorKind::Denied => ErrorName::Config,
+            StoreErrorKind::Other => ErrorName::Internal,
+        }
+    }
+}
+
+/// Reading an object by reference fails either in the store or in the payload.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Payload(#[from] PayloadError),
+}
+
+impl Classify for ReadError {
+    fn error_name(&self) -> ErrorName {
+        match self {
+            ReadError::Store(e) => e.error_name(),
+            ReadError::Payload(e) => e.error_name(),
+        }
+    }
+}
+
+/// Stores an encoded object and returns its reference.
+pub async fn write_object<S: PayloadSchema>(
+    store: &impl Store,
+    key: &str,
+    encoded: Encoded,
+) -> Result<ObjectRef, StoreError> {
+    let reference = encoded.reference::<S>(store.uri(key));
+    store.put(key, encoded.bytes).await?;
+    Ok(reference)
+}
+
+/// Fetches the bytes a reference points at. Check them with [`crate::payload::open`].
+pub async fn read_object(store: &impl Store, reference: &ObjectRef) -> Result<Vec<u8>, ReadError> {
+    let key = store.key_of(&reference.uri)?;
+    store
+        .get(&key)
+        .await?
+        .ok_or_else(|| {
+            PayloadError::Missing {
+                uri: reference.uri.clone(),
+            }
+            .into()
+        })
+}
+
+/// A store chosen at run time.
+pub enum AnyStore {
+    S3(S3Store),
+    Dir(DirStore),
+}
+
+impl AnyStore {
+    /// `s3://bucket/prefix` → S3 (configured from the environment), anything else → a local
+    /// directory (created if missing).
+    pub async fn from_location(location: &str) -> Result<Self, StoreError> {
+        match location.strip_prefix("s3://") {
+            Some(rest) => {
+                let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+                Ok(AnyStore::S3(S3Store::from_env(bucket, prefix).await?))
+            }
+            None => Ok(AnyStore::Dir(DirStore::new(location)?)),
+        }
+    }
+
+    /// Reads `ORDERSYNC_STORE` (required in Lambda; local tools pass their own default).
+    pub async fn from_env(default: Option<&str>) -> Result<Self, StoreError> {
+        let location = std::env::var("ORDERSYNC_STORE")
+            .ok()
+            .or(default.map(str::to_owned))
+            .ok_or_else(|| StoreError {
+                op: "configure",
+                key: String::new(),
+                kind: StoreErrorKind::Denied,
+                detail: "ORDERSYNC_STORE is not set (s3://bucket/prefix or a directory)".into(),
+            })?;
+        AnyStore::from_location(&location).await
+    }
+}
+
+impl Store for AnyStore {
+    fn uri(&self, key: &str) -> String {
+        match self {
+            AnyStore::S3(s) => s.uri(key),
+            AnyStore::Dir(d) => d.uri(key),
+        }
+    }
+
+    fn key_of(&self, uri: &str) -> Result<String, PayloadError> {
+        match self {
+            AnyStore::S3(s) => s.key_of(uri),
+            AnyStore::Dir(d) => d.key_of(uri),
+        }
+    }
+
+    async fn put(&self, key: &str, body: Vec<u8>) -> Result<(), StoreError> {
+        match self {
+            AnyStore::S3(s) => s.put(key, body).await,
+            AnyStore::Dir(d) => d.put(key, body).await,
+        }
+    }
+
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        match self {
+            AnyStore::S3(s) => s.get(key).await,
+            AnyStore::Dir(d) => d.get(key).await,
+        }
+    }
+}

@@ -1,0 +1,209 @@
+//! The S3 store, through aws-sdk-s3.
+//!
+//! Configured like every AWS SDK client (region, credentials, and `AWS_ENDPOINT_URL_S3` /
+//! `AWS_ENDPOINT_URL` for S3-compatible servers), plus `ORDERSYNC_S3_PATH_STYLE=true` for servers
+//! that want the bucket in the path. Every put asks for server-side encryption: SSE-KMS with
+//! `ORDERSYNC_S3_KMS_KEY_ID` when set, SSE-S3 (AES256) otherwise.
+//!
+//! TLS uses rustls with the ring provider, the same one the Google client uses, so a binary
+//! links exactly one crypto provider.
+
+use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::ServerSideEncryption;
+
+use super::{Store, StoreError, StoreErrorKind};
+use crate::payload::PayloadError;
+
+pub struct S3Store {
+    client: aws_sdk_s3::Client,
+    bucket: String,
+    prefix: String,
+    kms_key_id: Option<String>,
+}
+
+/// An HTTPS client for the AWS SDK on rustls + ring (no aws-lc-rs in our binaries).
+pub fn https_client() -> aws_sdk_s3::config::SharedHttpClient {
+    use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(Provider::Rustls(CryptoMode::Ring))
+        .build_https()
+}
+
+/// Loads the shared AWS configuration from the environment with our HTTPS client.
+pub async fn aws_config() -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(https_client())
+        .load()
+        .await
+}
+
+fn env_flag(name: &str) -> bool {
+    std::env::var(name)
+        .map(|v| matches!(v.trim().to_ascii_lowercase().as_str(), "1" | "true" | "yes"))
+        .unwrap_or(false)
+}
+
+impl S3Store {
+    /// Builds a client from the environment (see the module docs).
+    pub async fn from_env(bucket: &str, prefix: &str) -> Result<Self, StoreError> {
+        let shared = aws_config().await;
+        let conf = aws_sdk_s3::config::Builder::from(&shared)
+            .force_path_style(env_flag("ORDERSYNC_S3_PATH_STYLE"))
+            .build();
+        let kms = std::env::var("ORDERSYNC_S3_KMS_KEY_ID")
+            .ok()
+            .filter(|k| !k.is_empty());
+        S3Store::new(aws_sdk_s3::Client::from_conf(conf), bucket, prefix, kms)
+    }
+
+    /// Wraps a ready client. `prefix` is prepended to every key (a trailing `/` is added).
+    pub fn new(
+        client: aws_sdk_s3::Client,
+        bucket: &str,
+        prefix: &str,
+        kms_key_id: Option<String>,
+    ) -> Result<Self, StoreError> {
+        // Bucket naming rules, enough to keep URIs unambiguous.
+        let bucket_ok = (3..=63).contains(&bucket.len())
+            && bucket
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.');
+        if !bucket_ok {
+            return Err(StoreError {
+                op: "configure",
+                key: String::new(),
+                kind: StoreErrorKind::Denied,
+                detail: format!("`{bucket}` is not a valid S3 bucket name"),
+            });
+        }
+        let prefix = match prefix.trim_matches('/') {
+            "" => String::new(),
+            p => format!("{p}/"),
+        };
+        Ok(S3Store {
+            client,
+            bucket: bucket.to_owned(),
+            prefix,
+            kms_key_id,
+        })
+    }
+
+    pub fn client(&self) -> &aws_sdk_s3::Client {
+        &self.client
+    }
+
+    pub fn bucket(&self) -> &str {
+        &self.bucket
+    }
+
+    fn full_key(&self, key: &str) -> String {
+        format!("{}{key}", self.prefix)
+    }
+}
+
+/// Sorts an SDK error into retryable, configuration, or other. Only codes and statuses are
+/// kept in the message; S3 error bodies never hold our object contents.
+fn classify<E: ProvideErrorMetadata + std::error::Error + 'static>(
+    op: &'static str,
+    key: &str,
+    error: SdkError<E>,
+) -> StoreError {
+    let (kind, detail) = match &error {
+        SdkError::ServiceError(service) => {
+            let status = service.raw().status().as_u16();
+            let code = service.err().code().unwrap_or("unknown").to_owned();
+            let kind = match (status, code.as_str()) {
+                (_, "AccessDenied" | "NoSuchBucket" | "InvalidAccessKeyId" | "SignatureDoesNotMatch" | "AllAccessDisabled" | "KMS.DisabledException" | "KMS.NotFoundException") => {
+                    StoreErrorKind::Denied
+                }
+                (_, "SlowDown" | "InternalError" | "ServiceUnavailable" | "RequestTimeout" | "ConditionalRequestConflict") => {
+                    StoreErrorKind::Transient
+                }
+                (401 | 403, _) => StoreErrorKind::Denied,
+                (408 | 429 | 500..=599, _) => StoreErrorKind::Transient,
+                _ => StoreErrorKind::Other,
+            };
+            (kind, format!("HTTP {status} {code}"))
+        }
+        SdkError::TimeoutError(_) => (StoreErrorKind::Transient, "timed out".to_owned()),
+        SdkError::DispatchFailure(d) => (
+            StoreErrorKind::Transient,
+            if d.is_io() {
+                "connection failed".to_owned()
+            } else if d.is_timeout() {
+                "timed out".to_owned()
+            } else {
+                "request could not be sent".to_owned()
+            },
+        ),
+        SdkError::ResponseError(_) => (StoreErrorKind::Transient, "unreadable response".to_owned()),
+        SdkError::ConstructionFailure(_) => (StoreErrorKind::Denied, "request could not be built (credentials or configuration)".to_owned()),
+        _ => (StoreErrorKind::Other, "unexpected SDK error".to_owned()),
+    };
+    StoreError {
+        op,
+        key: key.to_owned(),
+        kind,
+        detail,
+    }
+}
+
+impl Store for S3Store {
+    fn uri(&self, key: &str) -> String {
+        format!("s3://{}/{}", self.bucket, self.full_key(key))
+    }
+
+    fn key_of(&self, uri: &str) -> Result<String, PayloadError> {
+        uri.strip_prefix("s3://")
+            .and_then(|rest| rest.strip_prefix(self.bucket.as_str()))
+            .and_then(|rest| rest.strip_prefix('/'))
+            .and_then(|rest| rest.strip_prefix(self.prefix.as_str()))
+            .filter(|k| !k.is_empty())
+            .map(str::to_owned)
+            .ok_or_else(|| PayloadError::ForeignUri { uri: uri.to_owned() })
+    }
+
+    async fn put(&self, key: &str, body: Vec<u8>) -> Result<(), StoreError> {
+        let request = self
+            .client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(self.full_key(key))
+            .content_type("application/zstd")
+            .body(ByteStream::from(body));
+        let request = match &self.kms_key_id {
+            Some(kms) => request
+                .server_side_encryption(ServerSideEncryption::AwsKms)
+                .ssekms_key_id(kms),
+            None => request.server_side_encryption(ServerSideEncryption::Aes256),
+        };
+        request
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| classify("put", key, e))
+    }
+
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let result = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(self.full_key(key))
+            .send()
+            .await;
+        let output = match result {
+            Ok(output) => output,
+            Err(SdkError::ServiceError(e)) if e.err().is_no_such_key() => return Ok(None),
+            Err(e) => return Err(classify("get", key, e)),
+        };
+        let body = output.body.collect().await.map_err(|_| StoreError {
+            op: "get",
+            key: key.to_owned(),
+            kind: StoreErrorKind::Transient,
+            detail: "connection lost while reading the object".into(),
+        })?;
+        Ok(Some(body.into_bytes().to_vec()))
+    }
+}

@@ -1,0 +1,1 @@
+//! End-to-end tests live beside this file; see `transform_lambda.rs`.
