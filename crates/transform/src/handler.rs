@@ -1,0 +1,105 @@
+//! The transform handler: one window's orders objects in, one rows object out.
+//!
+//! Everything that can be checked without I/O is checked first (execution name, window, columns,
+//! that every reference belongs to our store). Orders objects are verified (size, hash, schema)
+//! before a record is used, decoded one record at a time, and released before the next one is
+//! fetched. The rows object goes to `runs/{execution}/rows/{window}.jsonl.zst`, so a rerun of the
+//! same execution overwrites it with identical content.
+
+use ordersync_core::errors::{ErrorName, StepError};
+use ordersync_core::events::{TransformCounts, TransformEvent, TransformResult};
+use ordersync_core::keys::{Stage, check_execution, object_key};
+use ordersync_core::naver::OrdersSchema;
+use ordersync_core::payload::{self, PayloadWriter};
+use ordersync_core::rows::{RowsMeta, RowsSchema};
+use ordersync_core::store::{Store, read_object, write_object};
+use tracing::{Instrument, info, info_span};
+
+use crate::dedupe::{Deduper, RecordError};
+
+fn invalid(message: impl Into<String>) -> StepError {
+    StepError::new(ErrorName::InvalidInput, message)
+}
+
+fn payload_record(uri: &str, e: RecordError) -> StepError {
+    StepError::new(ErrorName::Payload, format!("payload object {uri}: {e}"))
+}
+
+/// Runs the transform stage for one event.
+pub async fn handle(store: &impl Store, event: TransformEvent) -> Result<TransformResult, StepError> {
+    let span = info_span!("transform", run = %event.execution, stage = "transform", window = %event.window.id());
+    run(store, event).instrument(span).await
+}
+
+async fn run(store: &impl Store, event: TransformEvent) -> Result<TransformResult, StepError> {
+    check_execution(&event.execution)?;
+    event
+        .window
+        .check()
+        .map_err(|e| invalid(e.to_string()))?;
+    let choice = event.columns.clone().unwrap_or_default();
+    let columns = choice.resolve().map_err(|e| invalid(e.to_string()))?;
+    for reference in &event.orders {
+        store.key_of(&reference.uri)?;
+    }
+    let key = object_key(&event.execution, Stage::Rows, &event.window)?;
+
+    let mut deduper = Deduper::new(&columns, &choice.mask);
+    for reference in &event.orders {
+        let bytes = read_object(store, reference).await?;
+        let reader = payload::open::<OrdersSchema>(&bytes, reference)?;
+        if reader.meta().window != event.window {
+            return Err(StepError::new(
+                ErrorName::Payload,
+                format!(
+                    "payload object {} holds window {}, the event asks for {}",
+                    reference.uri,
+                    reader.meta().window.id(),
+                    event.window.id()
+                ),
+            ));
+        }
+        for order in reader {
+            deduper
+                .add(&order?)
+                .map_err(|e| payload_record(&reference.uri, e))?;
+        }
+    }
+    let deduped = deduper.finish();
+
+    let meta = RowsMeta {
+        window: event.window,
+        columns,
+    };
+    let mut writer = PayloadWriter::<RowsSchema>::new(&meta)?;
+    for line in &deduped.lines {
+        writer.push_json_line(line)?;
+    }
+    drop(deduped.lines);
+    let encoded = writer.finish()?;
+    let rows = write_object::<RowsSchema>(store, &key, encoded).await?;
+
+    let counts = TransformCounts {
+        orders_in: deduped.orders_in,
+        rows_out: rows.records,
+        duplicates_dropped: deduped.duplicates_dropped,
+    };
+    info!(
+        orders_in = counts.orders_in,
+        rows_out = counts.rows_out,
+        duplicates_dropped = counts.duplicates_dropped,
+        bytes = rows.bytes,
+        "rows written"
+    );
+    Ok(TransformResult {
+        window: event.window,
+        rows,
+        counts,
+    })
+}
+
+/// Reads a raw event. Parsing here (not in lambda_runtime) is what gives a malformed event the
+/// `Ordersync.InvalidInput` name instead of the runtime's type-name error.
+pub fn parse_event(event: serde_json::Value) -> Result<TransformEvent, StepError> {
+    ordersync_core::request::parse_event_value(event).map_err(StepError::from)
+}
