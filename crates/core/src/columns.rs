@@ -20,7 +20,9 @@ pub const MAX_HEADER_CHARS: usize = 100;
 pub const MAX_COLUMNS: usize = 64;
 
 /// A value transform can put into a cell. Names are the request's `field` strings.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Field {
     /// productOrder.productOrderId (text).
@@ -441,9 +443,24 @@ mod tests {
         assert_eq!(
             headers,
             [
-                "상품주문번호", "주문번호", "주문일시", "결제일시", "주문상태", "상품명", "옵션", "수량",
-                "상품금액", "총결제금액", "주문자명", "수취인명", "연락처", "배송지", "배송메모", "택배사",
-                "송장번호", "최종변경일시"
+                "상품주문번호",
+                "주문번호",
+                "주문일시",
+                "결제일시",
+                "주문상태",
+                "상품명",
+                "옵션",
+                "수량",
+                "상품금액",
+                "총결제금액",
+                "주문자명",
+                "수취인명",
+                "연락처",
+                "배송지",
+                "배송메모",
+                "택배사",
+                "송장번호",
+                "최종변경일시"
             ]
         );
     }
@@ -480,10 +497,9 @@ mod tests {
 
     #[test]
     fn rejects_duplicates_and_empty_headers() {
-        let dup: ColumnChoice = serde_json::from_str(
-            r#"{"list":[{"field":"quantity"},{"field":"quantity"}]}"#,
-        )
-        .unwrap();
+        let dup: ColumnChoice =
+            serde_json::from_str(r#"{"list":[{"field":"quantity"},{"field":"quantity"}]}"#)
+                .unwrap();
         assert_eq!(
             dup.resolve().unwrap_err().to_string(),
             "columns.list[1].field `quantity` is chosen twice"

@@ -173,7 +173,11 @@ mod tests {
             assert!(seen.insert(name.as_str()), "duplicate {name}");
             assert_eq!(ErrorName::parse(name.as_str()), Some(name));
         }
-        assert_eq!(ErrorName::parse("ordersync.payload"), None, "names are case-sensitive");
+        assert_eq!(
+            ErrorName::parse("ordersync.payload"),
+            None,
+            "names are case-sensitive"
+        );
     }
 
     #[test]

@@ -25,7 +25,9 @@ impl Stage {
 
 /// An execution name that cannot be used as a key segment.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("execution name {reason} (use 1-80 letters, digits, '-', '_' or '.', as Step Functions names do)")]
+#[error(
+    "execution name {reason} (use 1-80 letters, digits, '-', '_' or '.', as Step Functions names do)"
+)]
 pub struct BadExecutionName {
     pub reason: &'static str,
 }
@@ -64,7 +66,11 @@ pub fn check_execution(name: &str) -> Result<(), BadExecutionName> {
 }
 
 /// The key of one stage's object for one window.
-pub fn object_key(execution: &str, stage: Stage, window: &Window) -> Result<String, BadExecutionName> {
+pub fn object_key(
+    execution: &str,
+    stage: Stage,
+    window: &Window,
+) -> Result<String, BadExecutionName> {
     check_execution(execution)?;
     Ok(format!(
         "runs/{execution}/{}/{}.jsonl.zst",
@@ -89,7 +95,10 @@ mod tests {
     #[test]
     fn keys_are_deterministic_per_execution_stage_and_window() {
         let k = object_key("exec-1", Stage::Rows, &window()).unwrap();
-        assert_eq!(k, "runs/exec-1/rows/20261101T000000-20261102T000000.jsonl.zst");
+        assert_eq!(
+            k,
+            "runs/exec-1/rows/20261101T000000-20261102T000000.jsonl.zst"
+        );
         assert_eq!(k, object_key("exec-1", Stage::Rows, &window()).unwrap());
         assert_ne!(k, object_key("exec-2", Stage::Rows, &window()).unwrap());
         assert_ne!(k, object_key("exec-1", Stage::Orders, &window()).unwrap());
@@ -98,7 +107,10 @@ mod tests {
     #[test]
     fn names_that_would_escape_their_prefix_are_rejected() {
         for bad in ["", "..", "../x", "a/b", "a b", "é", &"x".repeat(81)] {
-            assert!(object_key(bad, Stage::Orders, &window()).is_err(), "{bad:?}");
+            assert!(
+                object_key(bad, Stage::Orders, &window()).is_err(),
+                "{bad:?}"
+            );
         }
         assert!(check_execution("3f2a-01_manual.rerun").is_ok());
     }

@@ -413,20 +413,25 @@ mod tests {
         let detail: ProductOrderDetail =
             serde_json::from_str(r#"{"productOrder": {"productOrderId": "1"}}"#).unwrap();
         assert!(detail.order.is_none());
-        assert_eq!(serde_json::to_string(&detail).unwrap(), r#"{"productOrder":{"productOrderId":"1"}}"#);
+        assert_eq!(
+            serde_json::to_string(&detail).unwrap(),
+            r#"{"productOrder":{"productOrderId":"1"}}"#
+        );
     }
 
     #[test]
     fn new_enum_values_are_kept_not_fatal() {
-        let po: ProductOrder = serde_json::from_str(
-            r#"{"productOrderStatus": "TELEPORTED", "claimType": "CANCEL"}"#,
-        )
-        .unwrap();
+        let po: ProductOrder =
+            serde_json::from_str(r#"{"productOrderStatus": "TELEPORTED", "claimType": "CANCEL"}"#)
+                .unwrap();
         assert_eq!(
             po.product_order_status,
             Some(ProductOrderStatus::Unknown("TELEPORTED".into()))
         );
-        assert_eq!(po.product_order_status.as_ref().unwrap().label(), "TELEPORTED");
+        assert_eq!(
+            po.product_order_status.as_ref().unwrap().label(),
+            "TELEPORTED"
+        );
         assert_eq!(po.claim_type.as_ref().unwrap().label(), "취소");
         assert_eq!(
             serde_json::to_string(&po).unwrap(),

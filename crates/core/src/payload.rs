@@ -51,8 +51,14 @@ struct Header<M> {
 pub enum PayloadError {
     #[error("payload object {uri} is missing")]
     Missing { uri: String },
-    #[error("payload object {uri} is {found} bytes, its reference says {expected}: truncated or replaced")]
-    SizeMismatch { uri: String, expected: u64, found: u64 },
+    #[error(
+        "payload object {uri} is {found} bytes, its reference says {expected}: truncated or replaced"
+    )]
+    SizeMismatch {
+        uri: String,
+        expected: u64,
+        found: u64,
+    },
     #[error("payload object {uri} does not match its SHA-256 (corrupted or replaced)")]
     HashMismatch { uri: String },
     #[error("payload object {uri} holds {found}, expected {expected}")]
@@ -64,9 +70,17 @@ pub enum PayloadError {
     #[error("payload object {uri} cannot be decompressed (truncated or corrupted zstd): {detail}")]
     Corrupt { uri: String, detail: String },
     #[error("payload object {uri}, line {line}: {detail}")]
-    BadRecord { uri: String, line: u64, detail: String },
+    BadRecord {
+        uri: String,
+        line: u64,
+        detail: String,
+    },
     #[error("payload object {uri} has {found} records, its reference says {expected}")]
-    CountMismatch { uri: String, expected: u64, found: u64 },
+    CountMismatch {
+        uri: String,
+        expected: u64,
+        found: u64,
+    },
     #[error("payload reference {uri} does not belong to this store")]
     ForeignUri { uri: String },
     #[error("cannot encode payload record: {detail}")]
@@ -309,7 +323,11 @@ pub fn open<'a, S: PayloadSchema>(
     })
 }
 
-fn read_line<R: BufRead>(reader: &mut R, buf: &mut String, uri: &str) -> Result<usize, PayloadError> {
+fn read_line<R: BufRead>(
+    reader: &mut R,
+    buf: &mut String,
+    uri: &str,
+) -> Result<usize, PayloadError> {
     buf.clear();
     reader.read_line(buf).map_err(|e| PayloadError::Corrupt {
         uri: uri.to_owned(),
@@ -438,7 +456,10 @@ mod tests {
     fn truncated_bytes_are_refused() {
         let (enc, r) = sample(100);
         let cut = &enc.bytes[..enc.bytes.len() - 10];
-        assert!(matches!(read_all(cut, &r), Err(PayloadError::SizeMismatch { .. })));
+        assert!(matches!(
+            read_all(cut, &r),
+            Err(PayloadError::SizeMismatch { .. })
+        ));
         // Even with a reference forged to match, zstd's frame check catches the cut.
         let forged = ObjectRef {
             bytes: cut.len() as u64,
@@ -455,7 +476,10 @@ mod tests {
         let (mut enc, r) = sample(100);
         let mid = enc.bytes.len() / 2;
         enc.bytes[mid] ^= 0x55;
-        assert!(matches!(read_all(&enc.bytes, &r), Err(PayloadError::HashMismatch { .. })));
+        assert!(matches!(
+            read_all(&enc.bytes, &r),
+            Err(PayloadError::HashMismatch { .. })
+        ));
     }
 
     #[test]
@@ -471,14 +495,20 @@ mod tests {
             schema: "test.other".into(),
             ..r
         };
-        assert!(matches!(open::<Other>(&enc.bytes, &lying), Err(PayloadError::WrongSchema { .. })));
+        assert!(matches!(
+            open::<Other>(&enc.bytes, &lying),
+            Err(PayloadError::WrongSchema { .. })
+        ));
     }
 
     #[test]
     fn record_count_must_match() {
         let (enc, r) = sample(3);
         let more = ObjectRef { records: 4, ..r };
-        assert!(matches!(read_all(&enc.bytes, &more), Err(PayloadError::CountMismatch { .. })));
+        assert!(matches!(
+            read_all(&enc.bytes, &more),
+            Err(PayloadError::CountMismatch { .. })
+        ));
     }
 
     #[test]
@@ -489,7 +519,10 @@ mod tests {
         let enc = w.finish().unwrap();
         let r = enc.reference::<Numbers>("file:///y".into());
         let err = read_all(&enc.bytes, &r).unwrap_err().to_string();
-        assert!(err.starts_with("payload object file:///y, line 3: invalid type: string"), "{err}");
+        assert!(
+            err.starts_with("payload object file:///y, line 3: invalid type: string"),
+            "{err}"
+        );
         assert!(!err.contains("홍길동") && !err.contains("1234"), "{err}");
     }
 
@@ -504,6 +537,9 @@ mod tests {
             bytes: junk.len() as u64,
             sha256: hex::encode(Sha256::digest(&junk)),
         };
-        assert!(matches!(read_all(&junk, &r), Err(PayloadError::Corrupt { .. })));
+        assert!(matches!(
+            read_all(&junk, &r),
+            Err(PayloadError::Corrupt { .. })
+        ));
     }
 }

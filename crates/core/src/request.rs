@@ -18,7 +18,10 @@ use crate::time::{DateOnly, parse_instant, span};
 /// What one execution imports, and where it writes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-#[schemars(title = "ordersync RunRequest", description = "Execution input of the ordersync state machine.")]
+#[schemars(
+    title = "ordersync RunRequest",
+    description = "Execution input of the ordersync state machine."
+)]
 pub struct RunRequest {
     /// The NAVER Commerce API application to import from.
     pub account: AccountRef,
@@ -150,7 +153,9 @@ pub fn parse_event<T: serde::de::DeserializeOwned>(json: &[u8]) -> Result<T, Inv
 }
 
 /// [`parse_event`] for an event that is already a JSON value (as Lambda hands it over).
-pub fn parse_event_value<T: serde::de::DeserializeOwned>(json: serde_json::Value) -> Result<T, InvalidInput> {
+pub fn parse_event_value<T: serde::de::DeserializeOwned>(
+    json: serde_json::Value,
+) -> Result<T, InvalidInput> {
     serde_path_to_error::deserialize(json).map_err(path_error)
 }
 
@@ -171,7 +176,11 @@ impl RunRequest {
     }
 
     /// Applies every rule; `now` bounds the range's start.
-    pub fn validate(&self, limits: &Limits, now: DateTime<FixedOffset>) -> Result<ValidRun, InvalidInput> {
+    pub fn validate(
+        &self,
+        limits: &Limits,
+        now: DateTime<FixedOffset>,
+    ) -> Result<ValidRun, InvalidInput> {
         let mut problems = Vec::new();
 
         check_secret_id(&self.account.secret_id, &mut problems);
@@ -345,7 +354,10 @@ mod tests {
         let mut v = good();
         v["columns"] = json!({"list": [{"field": "favourite_colour"}]});
         let p = problem(v);
-        assert!(p.starts_with("columns.list[0].field: unknown variant `favourite_colour`"), "{p}");
+        assert!(
+            p.starts_with("columns.list[0].field: unknown variant `favourite_colour`"),
+            "{p}"
+        );
     }
 
     #[test]
@@ -353,7 +365,10 @@ mod tests {
         let mut v = good();
         v["account"]["client_secret"] = json!("hunter2");
         let p = problem(v);
-        assert!(p.starts_with("account.client_secret: unknown field `client_secret`"), "{p}");
+        assert!(
+            p.starts_with("account.client_secret: unknown field `client_secret`"),
+            "{p}"
+        );
         let mut v = good();
         v["extra"] = json!(1);
         let p = problem(v);
@@ -364,7 +379,10 @@ mod tests {
     fn several_problems_are_reported_together() {
         let mut v = good();
         v["sheet"] = json!({"spreadsheet_id": "", "tab": ""});
-        assert_eq!(problem(v), "sheet.spreadsheet_id is empty; sheet.tab is empty");
+        assert_eq!(
+            problem(v),
+            "sheet.spreadsheet_id is empty; sheet.tab is empty"
+        );
     }
 
     #[test]
@@ -372,6 +390,9 @@ mod tests {
         let err = RunRequest::parse(b"{\"account\":").unwrap_err();
         assert_eq!(err.error_name(), ErrorName::InvalidInput);
         let err = RunRequest::parse(b"[]").unwrap_err();
-        assert!(err.to_string().contains("expected struct RunRequest"), "{err}");
+        assert!(
+            err.to_string().contains("expected struct RunRequest"),
+            "{err}"
+        );
     }
 }

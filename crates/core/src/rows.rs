@@ -59,10 +59,17 @@ mod tests {
     fn cells_are_numbers_or_strings_never_null() {
         let row = SheetRow {
             key: "2026112598765432101".into(),
-            cells: vec![Cell::Text("2026112598765432101".into()), Cell::Number(30000), Cell::empty()],
+            cells: vec![
+                Cell::Text("2026112598765432101".into()),
+                Cell::Number(30000),
+                Cell::empty(),
+            ],
         };
         let json = serde_json::to_string(&row).unwrap();
-        assert_eq!(json, r#"{"key":"2026112598765432101","cells":["2026112598765432101",30000,""]}"#);
+        assert_eq!(
+            json,
+            r#"{"key":"2026112598765432101","cells":["2026112598765432101",30000,""]}"#
+        );
         assert_eq!(serde_json::from_str::<SheetRow>(&json).unwrap(), row);
         assert!(serde_json::from_str::<SheetRow>(r#"{"key":"1","cells":[null]}"#).is_err());
     }

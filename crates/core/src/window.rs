@@ -33,7 +33,10 @@ pub enum WindowError {
 }
 
 impl Window {
-    pub fn new(from: DateTime<FixedOffset>, to: DateTime<FixedOffset>) -> Result<Self, WindowError> {
+    pub fn new(
+        from: DateTime<FixedOffset>,
+        to: DateTime<FixedOffset>,
+    ) -> Result<Self, WindowError> {
         let window = Window { from, to };
         window.check()?;
         Ok(window)
@@ -62,13 +65,20 @@ impl Window {
 
 /// Splits `[from, to)` into consecutive windows of at most `max` (aligned to `from`), in KST.
 /// An empty or inverted range gives no windows.
-pub fn split(from: DateTime<FixedOffset>, to: DateTime<FixedOffset>, max: TimeDelta) -> Vec<Window> {
+pub fn split(
+    from: DateTime<FixedOffset>,
+    to: DateTime<FixedOffset>,
+    max: TimeDelta,
+) -> Vec<Window> {
     let max = max.clamp(TimeDelta::seconds(1), MAX_WINDOW);
     let (mut start, end) = (from.with_timezone(&kst()), to.with_timezone(&kst()));
     let mut windows = Vec::new();
     while start < end {
         let stop = (start + max).min(end);
-        windows.push(Window { from: start, to: stop });
+        windows.push(Window {
+            from: start,
+            to: stop,
+        });
         start = stop;
     }
     windows
@@ -86,7 +96,11 @@ mod tests {
 
     #[test]
     fn splits_into_day_windows_with_a_short_tail() {
-        let windows = split(at("2026-11-01"), at("2026-11-03T06:00:00+09:00"), MAX_WINDOW);
+        let windows = split(
+            at("2026-11-01"),
+            at("2026-11-03T06:00:00+09:00"),
+            MAX_WINDOW,
+        );
         let ids: Vec<_> = windows.iter().map(Window::id).collect();
         assert_eq!(
             ids,
@@ -100,14 +114,21 @@ mod tests {
 
     #[test]
     fn id_ignores_the_offset_it_was_written_with() {
-        let a = Window::new(at("2026-11-01T00:00:00+09:00"), at("2026-11-01T12:00:00+09:00")).unwrap();
+        let a = Window::new(
+            at("2026-11-01T00:00:00+09:00"),
+            at("2026-11-01T12:00:00+09:00"),
+        )
+        .unwrap();
         let b = Window::new(at("2026-10-31T15:00:00Z"), at("2026-11-01T03:00:00Z")).unwrap();
         assert_eq!(a.id(), b.id());
     }
 
     #[test]
     fn rejects_empty_and_long_windows() {
-        assert_eq!(Window::new(at("2026-11-02"), at("2026-11-01")), Err(WindowError::Empty));
+        assert_eq!(
+            Window::new(at("2026-11-02"), at("2026-11-01")),
+            Err(WindowError::Empty)
+        );
         assert!(matches!(
             Window::new(at("2026-11-01"), at("2026-11-02T00:00:01+09:00")),
             Err(WindowError::TooLong { .. })

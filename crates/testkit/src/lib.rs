@@ -1,1 +1,15 @@
+//! Test-only servers and fixtures for ordersync.
+//!
+//! - [`s3`]: an S3-compatible server (s3s + s3s-fs over TCP) that records every PutObject's SSE
+//!   header, with clients, stores and child-process environment pointing at it.
+//! - [`runtime_api`]: a minimal Lambda Runtime API to run a real Lambda binary against.
+//! - [`process`]: building workspace binaries and running them as captured child processes.
+//! - [`orders`]: generated, realistic NAVER product orders (deterministic per seed).
+//!
+//! Nothing here is linked into a Lambda; servers run on the calling test's tokio runtime and
+//! stop when dropped. Fake NAVER and Google servers come in later issues.
 
+pub mod orders;
+pub mod process;
+pub mod runtime_api;
+pub mod s3;

@@ -4,13 +4,15 @@
 
 use chrono::{DateTime, FixedOffset, TimeDelta};
 use ordersync_core::naver::{
-    ChangeStatus, Delivery, ImportedOrder, LastChangedType, Order, ProductOrder, ProductOrderDetail,
-    ProductOrderStatus, ShippingAddress,
+    ChangeStatus, Delivery, ImportedOrder, LastChangedType, Order, ProductOrder,
+    ProductOrderDetail, ProductOrderStatus, ShippingAddress,
 };
 use ordersync_core::window::Window;
 
 const SURNAMES: [&str; 8] = ["김", "이", "박", "최", "정", "강", "조", "윤"];
-const GIVEN: [&str; 8] = ["민지", "서연", "지훈", "수진", "도윤", "하은", "준서", "예린"];
+const GIVEN: [&str; 8] = [
+    "민지", "서연", "지훈", "수진", "도윤", "하은", "준서", "예린",
+];
 const PRODUCTS: [&str; 6] = [
     "무선 이어폰 🎧 (화이트)",
     "유기농 제주 감귤 5kg",
@@ -77,7 +79,9 @@ pub fn order(n: u64, changed: DateTime<FixedOffset>, rng: &mut Rng) -> ImportedO
     let phone = format!("010-{:04}-{:04}", rng.below(10_000), rng.below(10_000));
     let shipped = matches!(
         status,
-        ProductOrderStatus::Delivering | ProductOrderStatus::Delivered | ProductOrderStatus::PurchaseDecided
+        ProductOrderStatus::Delivering
+            | ProductOrderStatus::Delivered
+            | ProductOrderStatus::PurchaseDecided
     );
     ImportedOrder {
         product_order_id: id.clone(),
@@ -119,7 +123,11 @@ pub fn order(n: u64, changed: DateTime<FixedOffset>, rng: &mut Rng) -> ImportedO
                 shipping_address: Some(ShippingAddress {
                     name: Some(receiver),
                     base_address: Some(rng.pick(&ROADS).to_string()),
-                    detailed_address: Some(format!("{}동 {}호", 100 + rng.below(10), 101 + rng.below(1500))),
+                    detailed_address: Some(format!(
+                        "{}동 {}호",
+                        100 + rng.below(10),
+                        101 + rng.below(1500)
+                    )),
                     zip_code: Some(format!("{:05}", rng.below(64_000))),
                     tel1: Some(phone),
                     is_road_name_address: Some(true),
@@ -141,11 +149,19 @@ pub fn order(n: u64, changed: DateTime<FixedOffset>, rng: &mut Rng) -> ImportedO
 /// `count` orders spread evenly over `window`, ids starting at `first`.
 pub fn orders_in_window(window: &Window, first: u64, count: u64, seed: u64) -> Vec<ImportedOrder> {
     let mut rng = Rng::new(seed);
-    let span_ms = window.to.signed_duration_since(window.from).num_milliseconds().max(1);
+    let span_ms = window
+        .to
+        .signed_duration_since(window.from)
+        .num_milliseconds()
+        .max(1);
     (0..count)
         .map(|i| {
             let offset = span_ms * i as i64 / count.max(1) as i64;
-            order(first + i, window.from + TimeDelta::milliseconds(offset), &mut rng)
+            order(
+                first + i,
+                window.from + TimeDelta::milliseconds(offset),
+                &mut rng,
+            )
         })
         .collect()
 }

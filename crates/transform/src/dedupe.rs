@@ -96,8 +96,10 @@ impl<'c> Deduper<'c> {
             .into_boxed_str();
         match self.kept.get_mut(order.product_order_id.as_str()) {
             None => {
-                self.kept
-                    .insert(order.product_order_id.clone().into_boxed_str(), Kept { changed, line });
+                self.kept.insert(
+                    order.product_order_id.clone().into_boxed_str(),
+                    Kept { changed, line },
+                );
             }
             Some(kept) => {
                 let newer = changed
@@ -147,7 +149,9 @@ pub fn map_orders(
 mod tests {
     use super::*;
     use ordersync_core::columns::{ColumnChoice, MAX_CELL_CHARS};
-    use ordersync_core::naver::{ChangeStatus, Order, ProductOrder, ProductOrderDetail, ProductOrderStatus};
+    use ordersync_core::naver::{
+        ChangeStatus, Order, ProductOrder, ProductOrderDetail, ProductOrderStatus,
+    };
     use ordersync_core::rows::Cell;
     use proptest::prelude::*;
 
@@ -156,8 +160,11 @@ mod tests {
             product_order_id: id.to_owned(),
             change: Some(ChangeStatus {
                 product_order_id: Some(id.to_owned()),
-                last_changed_date: changed_ms
-                    .map(|ms| chrono::DateTime::from_timestamp_millis(ms).unwrap().fixed_offset()),
+                last_changed_date: changed_ms.map(|ms| {
+                    chrono::DateTime::from_timestamp_millis(ms)
+                        .unwrap()
+                        .fixed_offset()
+                }),
                 ..Default::default()
             }),
             detail: ProductOrderDetail {
@@ -190,7 +197,10 @@ mod tests {
         ];
         let cols = columns();
         let (rows, d) = map_orders(&orders, &cols, &[]).unwrap();
-        assert_eq!(rows.iter().map(|r| r.key.as_str()).collect::<Vec<_>>(), ["20", "100"]);
+        assert_eq!(
+            rows.iter().map(|r| r.key.as_str()).collect::<Vec<_>>(),
+            ["20", "100"]
+        );
         let status = cols.iter().position(|c| c.header == "주문상태").unwrap();
         assert_eq!(rows[1].cells[status], Cell::Text("배송완료".into()));
         assert_eq!((d.orders_in, d.duplicates_dropped), (4, 2));

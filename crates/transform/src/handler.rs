@@ -26,17 +26,17 @@ fn payload_record(uri: &str, e: RecordError) -> StepError {
 }
 
 /// Runs the transform stage for one event.
-pub async fn handle(store: &impl Store, event: TransformEvent) -> Result<TransformResult, StepError> {
+pub async fn handle(
+    store: &impl Store,
+    event: TransformEvent,
+) -> Result<TransformResult, StepError> {
     let span = info_span!("transform", run = %event.execution, stage = "transform", window = %event.window.id());
     run(store, event).instrument(span).await
 }
 
 async fn run(store: &impl Store, event: TransformEvent) -> Result<TransformResult, StepError> {
     check_execution(&event.execution)?;
-    event
-        .window
-        .check()
-        .map_err(|e| invalid(e.to_string()))?;
+    event.window.check().map_err(|e| invalid(e.to_string()))?;
     let choice = event.columns.clone().unwrap_or_default();
     let columns = choice.resolve().map_err(|e| invalid(e.to_string()))?;
     for reference in &event.orders {

@@ -18,10 +18,12 @@ async fn main() -> Result<(), Error> {
         }
     };
     let store = &store;
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<serde_json::Value>| async move {
-        // Boxed: the handler's future is deep enough to overflow rustc's layout query limit
-        // when inlined into the runtime's own futures.
-        Box::pin(async move { handle(store, parse_event(event.payload)?).await }).await
-    }))
+    lambda_runtime::run(service_fn(
+        move |event: LambdaEvent<serde_json::Value>| async move {
+            // Boxed: the handler's future is deep enough to overflow rustc's layout query limit
+            // when inlined into the runtime's own futures.
+            Box::pin(async move { handle(store, parse_event(event.payload)?).await }).await
+        },
+    ))
     .await
 }

@@ -57,7 +57,9 @@ pub fn cell(order: &ImportedOrder, field: Field) -> Cell {
             po.and_then(|p| p.product_order_status.as_ref())
                 .map(|s| s.label()),
         )),
-        Field::ClaimType => t(text(po.and_then(|p| p.claim_type.as_ref()).map(|c| c.label()))),
+        Field::ClaimType => t(text(
+            po.and_then(|p| p.claim_type.as_ref()).map(|c| c.label()),
+        )),
         Field::ClaimStatus => t(text(po.and_then(|p| p.claim_status.as_deref()))),
         Field::ProductId => t(text(po.and_then(|p| p.product_id.as_deref()))),
         Field::ProductName => t(text(po.and_then(|p| p.product_name.as_deref()))),
@@ -76,11 +78,15 @@ pub fn cell(order: &ImportedOrder, field: Field) -> Cell {
         Field::ReceiverTel => t(text(addr.and_then(|a| a.tel1.as_deref()))),
         Field::ZipCode => t(text(addr.and_then(|a| a.zip_code.as_deref()))),
         Field::ShippingAddress => {
-            let base = addr.and_then(|a| a.base_address.as_deref()).unwrap_or_default();
+            let base = addr
+                .and_then(|a| a.base_address.as_deref())
+                .unwrap_or_default();
             let detailed = addr
                 .and_then(|a| a.detailed_address.as_deref())
                 .unwrap_or_default();
-            t(format!("{} {}", base.trim(), detailed.trim()).trim().to_owned())
+            t(format!("{} {}", base.trim(), detailed.trim())
+                .trim()
+                .to_owned())
         }
         Field::ShippingMemo => t(text(po.and_then(|p| p.shipping_memo.as_deref()))),
         Field::DeliveryCompany => t(text(delivery.and_then(|d| d.delivery_company.as_deref()))),
@@ -150,7 +156,10 @@ mod tests {
         assert_eq!(by_header("수량"), Cell::Number(2));
         assert_eq!(by_header("상품금액"), text(""));
         assert_eq!(by_header("총결제금액"), Cell::Number(31000));
-        assert_eq!(by_header("배송지"), text("서울특별시 강남구 테헤란로 152 12층"));
+        assert_eq!(
+            by_header("배송지"),
+            text("서울특별시 강남구 테헤란로 152 12층")
+        );
         assert_eq!(by_header("송장번호"), text("0001234567890"));
         assert_eq!(by_header("최종변경일시"), text("2026-11-25 18:30:00"));
         assert_eq!(row.cells.len(), columns.len());

@@ -31,7 +31,12 @@ pub fn phone(value: &str) -> String {
     let value = value.trim();
     let groups: Vec<&str> = value.split('-').collect();
     if groups.len() == 3 && groups.iter().all(|g| !g.is_empty()) {
-        return format!("{}-{}-{}", groups[0], "*".repeat(groups[1].chars().count()), groups[2]);
+        return format!(
+            "{}-{}-{}",
+            groups[0],
+            "*".repeat(groups[1].chars().count()),
+            groups[2]
+        );
     }
     let chars: Vec<char> = value.chars().collect();
     if chars.len() >= 10 && chars.iter().all(char::is_ascii_digit) {
@@ -51,7 +56,11 @@ pub fn phone(value: &str) -> String {
 pub fn address(value: &str) -> String {
     let words: Vec<&str> = value.split_whitespace().collect();
     if words.len() <= 2 {
-        return if words.is_empty() { String::new() } else { "***".to_owned() };
+        return if words.is_empty() {
+            String::new()
+        } else {
+            "***".to_owned()
+        };
     }
     format!("{} {} ***", words[0], words[1])
 }
@@ -93,7 +102,10 @@ mod tests {
         assert_eq!(phone("02-123-4567"), "02-***-4567");
         assert_eq!(phone("01012345678"), "010****5678");
         assert_eq!(phone("+82 10 1234 5678"), "************5678");
-        assert_eq!(address("서울특별시 강남구 테헤란로 152 12층"), "서울특별시 강남구 ***");
+        assert_eq!(
+            address("서울특별시 강남구 테헤란로 152 12층"),
+            "서울특별시 강남구 ***"
+        );
         assert_eq!(address("세종시"), "***");
         assert_eq!(zip("06236"), "062**");
     }
@@ -101,8 +113,17 @@ mod tests {
     #[test]
     fn only_requested_kinds_are_masked() {
         let masks = [MaskKind::Phone];
-        assert_eq!(apply(Field::ReceiverTel, "010-1111-2222".into(), &masks), "010-****-2222");
-        assert_eq!(apply(Field::ReceiverName, "이수진".into(), &masks), "이수진");
-        assert_eq!(apply(Field::ProductName, "010-1111-2222".into(), &masks), "010-1111-2222");
+        assert_eq!(
+            apply(Field::ReceiverTel, "010-1111-2222".into(), &masks),
+            "010-****-2222"
+        );
+        assert_eq!(
+            apply(Field::ReceiverName, "이수진".into(), &masks),
+            "이수진"
+        );
+        assert_eq!(
+            apply(Field::ProductName, "010-1111-2222".into(), &masks),
+            "010-1111-2222"
+        );
     }
 }

@@ -76,7 +76,9 @@ impl Store for DirStore {
         uri.strip_prefix(&self.uri_prefix)
             .filter(|k| !k.is_empty())
             .map(str::to_owned)
-            .ok_or_else(|| PayloadError::ForeignUri { uri: uri.to_owned() })
+            .ok_or_else(|| PayloadError::ForeignUri {
+                uri: uri.to_owned(),
+            })
     }
 
     async fn put(&self, key: &str, body: Vec<u8>) -> Result<(), StoreError> {
@@ -114,10 +116,20 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = DirStore::new(dir.path().join("store")).unwrap();
         assert_eq!(store.get("runs/a/orders/w.jsonl.zst").await.unwrap(), None);
-        store.put("runs/a/orders/w.jsonl.zst", b"one".to_vec()).await.unwrap();
-        store.put("runs/a/orders/w.jsonl.zst", b"two".to_vec()).await.unwrap();
+        store
+            .put("runs/a/orders/w.jsonl.zst", b"one".to_vec())
+            .await
+            .unwrap();
+        store
+            .put("runs/a/orders/w.jsonl.zst", b"two".to_vec())
+            .await
+            .unwrap();
         assert_eq!(
-            store.get("runs/a/orders/w.jsonl.zst").await.unwrap().as_deref(),
+            store
+                .get("runs/a/orders/w.jsonl.zst")
+                .await
+                .unwrap()
+                .as_deref(),
             Some(&b"two"[..])
         );
         let uri = store.uri("runs/a/orders/w.jsonl.zst");

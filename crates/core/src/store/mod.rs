@@ -95,15 +95,12 @@ pub async fn write_object<S: PayloadSchema>(
 /// Fetches the bytes a reference points at. Check them with [`crate::payload::open`].
 pub async fn read_object(store: &impl Store, reference: &ObjectRef) -> Result<Vec<u8>, ReadError> {
     let key = store.key_of(&reference.uri)?;
-    store
-        .get(&key)
-        .await?
-        .ok_or_else(|| {
-            PayloadError::Missing {
-                uri: reference.uri.clone(),
-            }
-            .into()
-        })
+    store.get(&key).await?.ok_or_else(|| {
+        PayloadError::Missing {
+            uri: reference.uri.clone(),
+        }
+        .into()
+    })
 }
 
 /// A store chosen at run time.
@@ -132,9 +129,9 @@ impl AnyStore {
             .or(default.map(str::to_owned))
             .ok_or_else(|| StoreError {
                 op: "configure",
-                key: String::new(),
+                key: "ORDERSYNC_STORE".into(),
                 kind: StoreErrorKind::Denied,
-                detail: "ORDERSYNC_STORE is not set (s3://bucket/prefix or a directory)".into(),
+                detail: "not set (s3://bucket/prefix or a directory)".into(),
             })?;
         AnyStore::from_location(&location).await
     }

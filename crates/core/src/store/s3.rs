@@ -72,7 +72,7 @@ impl S3Store {
         if !bucket_ok {
             return Err(StoreError {
                 op: "configure",
-                key: String::new(),
+                key: "ORDERSYNC_STORE".into(),
                 kind: StoreErrorKind::Denied,
                 detail: format!("`{bucket}` is not a valid S3 bucket name"),
             });
@@ -114,12 +114,24 @@ fn classify<E: ProvideErrorMetadata + std::error::Error + 'static>(
             let status = service.raw().status().as_u16();
             let code = service.err().code().unwrap_or("unknown").to_owned();
             let kind = match (status, code.as_str()) {
-                (_, "AccessDenied" | "NoSuchBucket" | "InvalidAccessKeyId" | "SignatureDoesNotMatch" | "AllAccessDisabled" | "KMS.DisabledException" | "KMS.NotFoundException") => {
-                    StoreErrorKind::Denied
-                }
-                (_, "SlowDown" | "InternalError" | "ServiceUnavailable" | "RequestTimeout" | "ConditionalRequestConflict") => {
-                    StoreErrorKind::Transient
-                }
+                (
+                    _,
+                    "AccessDenied"
+                    | "NoSuchBucket"
+                    | "InvalidAccessKeyId"
+                    | "SignatureDoesNotMatch"
+                    | "AllAccessDisabled"
+                    | "KMS.DisabledException"
+                    | "KMS.NotFoundException",
+                ) => StoreErrorKind::Denied,
+                (
+                    _,
+                    "SlowDown"
+                    | "InternalError"
+                    | "ServiceUnavailable"
+                    | "RequestTimeout"
+                    | "ConditionalRequestConflict",
+                ) => StoreErrorKind::Transient,
                 (401 | 403, _) => StoreErrorKind::Denied,
                 (408 | 429 | 500..=599, _) => StoreErrorKind::Transient,
                 _ => StoreErrorKind::Other,
@@ -138,7 +150,10 @@ fn classify<E: ProvideErrorMetadata + std::error::Error + 'static>(
             },
         ),
         SdkError::ResponseError(_) => (StoreErrorKind::Transient, "unreadable response".to_owned()),
-        SdkError::ConstructionFailure(_) => (StoreErrorKind::Denied, "request could not be built (credentials or configuration)".to_owned()),
+        SdkError::ConstructionFailure(_) => (
+            StoreErrorKind::Denied,
+            "request could not be built (credentials or configuration)".to_owned(),
+        ),
         _ => (StoreErrorKind::Other, "unexpected SDK error".to_owned()),
     };
     StoreError {
@@ -161,7 +176,9 @@ impl Store for S3Store {
             .and_then(|rest| rest.strip_prefix(self.prefix.as_str()))
             .filter(|k| !k.is_empty())
             .map(str::to_owned)
-            .ok_or_else(|| PayloadError::ForeignUri { uri: uri.to_owned() })
+            .ok_or_else(|| PayloadError::ForeignUri {
+                uri: uri.to_owned(),
+            })
     }
 
     async fn put(&self, key: &str, body: Vec<u8>) -> Result<(), StoreError> {

@@ -1,0 +1,184 @@
+//! `ordersync-bench`: measures the transform stage on generated orders.
+//!
+//! ```text
+//! cargo run --release -p ordersync-bench -- transform --orders 100000
+//! ```
+//!
+//! The parent process generates the orders and writes the orders object to a temporary
+//! directory store; a child process (this binary again, `transform-child`) then runs the
+//! transform handler on one thread, exactly as the Lambda does, and reports its wall time and
+//! its peak RSS (`VmHWM`), so neither includes the generator's memory. Results are printed as a
+//! Markdown table row. This is a harness, not a test: it asserts nothing about speed.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use clap::{Parser, Subcommand};
+use ordersync_core::events::TransformEvent;
+use ordersync_core::keys::{Stage, object_key};
+use ordersync_core::naver::{OrdersMeta, OrdersSchema};
+use ordersync_core::payload::PayloadWriter;
+use ordersync_core::store::{DirStore, write_object};
+use ordersync_core::time::{DateOnly, parse_instant};
+use ordersync_core::window::Window;
+use ordersync_testkit::orders::{Rng, order};
+
+#[derive(Parser)]
+#[command(about = "Benchmarks for ordersync's stages")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Transform N generated orders (with 2% duplicates) and report throughput and peak memory.
+    Transform {
+        #[arg(long, default_value_t = 100_000)]
+        orders: u64,
+        /// Runs to make; the best and the median are reported.
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
+    },
+    /// Internal: run the handler once on a prepared store and print JSON measurements.
+    #[command(hide = true)]
+    TransformChild { dir: PathBuf, event: String },
+}
+
+fn peak_rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime")
+}
+
+fn main() {
+    match Cli::parse().command {
+        Command::Transform { orders, runs } => transform(orders, runs),
+        Command::TransformChild { dir, event } => {
+            let store = DirStore::new(&dir).expect("bench store");
+            let event: TransformEvent = serde_json::from_str(&event).expect("bench event");
+            let start = Instant::now();
+            let out = runtime()
+                .block_on(ordersync_transform::handle(&store, event))
+                .expect("transform succeeds on generated orders");
+            let seconds = start.elapsed().as_secs_f64();
+            println!(
+                "{}",
+                serde_json::json!({
+                    "seconds": seconds,
+                    "peak_rss_kib": peak_rss_kib(),
+                    "orders_in": out.counts.orders_in,
+                    "rows_out": out.counts.rows_out,
+                    "rows_bytes": out.rows.bytes,
+                })
+            );
+        }
+    }
+}
+
+fn transform(count: u64, runs: usize) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let window = Window::new(
+        parse_instant("2026-11-01", DateOnly::StartOfDay).unwrap(),
+        parse_instant("2026-11-01", DateOnly::EndOfDay).unwrap(),
+    )
+    .unwrap();
+    let store = DirStore::new(dir.path()).expect("bench store");
+    let key = object_key("bench", Stage::Orders, &window).unwrap();
+
+    // Stream generated orders into the object; every 50th is repeated with an older change.
+    let mut writer = PayloadWriter::<OrdersSchema>::new(&OrdersMeta { window }).unwrap();
+    let mut rng = Rng::new(42);
+    let span = window
+        .to
+        .signed_duration_since(window.from)
+        .num_milliseconds();
+    let mut json_bytes = 0u64;
+    for i in 0..count {
+        let changed = window.from + chrono_ms(span * i as i64 / count as i64);
+        let o = order(i, changed, &mut rng);
+        json_bytes += serde_json::to_vec(&o).unwrap().len() as u64 + 1;
+        writer.push(&o).unwrap();
+        if i % 50 == 0 {
+            let mut older = o.clone();
+            older.change.as_mut().unwrap().last_changed_date = Some(window.from);
+            writer.push(&older).unwrap();
+        }
+    }
+    let encoded = writer.finish().unwrap();
+    let records = encoded.records;
+    let orders_ref = runtime()
+        .block_on(write_object::<OrdersSchema>(&store, &key, encoded))
+        .unwrap();
+    let event = TransformEvent {
+        execution: "bench".into(),
+        window,
+        orders: vec![orders_ref.clone()],
+        columns: None,
+    };
+    let event = serde_json::to_string(&event).unwrap();
+
+    let exe = std::env::current_exe().expect("own path");
+    let mut results: Vec<serde_json::Value> = (0..runs)
+        .map(|_| {
+            let out = std::process::Command::new(&exe)
+                .args(["transform-child", &dir.path().display().to_string(), &event])
+                .output()
+                .expect("child runs");
+            assert!(
+                out.status.success(),
+                "child failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let stdout = String::from_utf8_lossy(&out.stdout);
+            let line = stdout.lines().last().unwrap_or_default();
+            serde_json::from_str(line).expect("child prints JSON")
+        })
+        .collect();
+    results.sort_by(|a, b| {
+        a["seconds"]
+            .as_f64()
+            .partial_cmp(&b["seconds"].as_f64())
+            .unwrap()
+    });
+    let best = &results[0];
+    let median = &results[results.len() / 2];
+    let rate = |r: &serde_json::Value| records as f64 / r["seconds"].as_f64().unwrap();
+    let peak = results
+        .iter()
+        .map(|r| r["peak_rss_kib"].as_u64().unwrap())
+        .max()
+        .unwrap();
+    println!(
+        "| order records | JSON in | zstd in | rows out | best | median | orders/s (best) | orders/s (median) | peak RSS |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|");
+    println!(
+        "| {records} | {:.1} MB | {:.1} MB | {} | {:.3} s | {:.3} s | {:.0} | {:.0} | {:.1} MB |",
+        json_bytes as f64 / 1e6,
+        orders_ref.bytes as f64 / 1e6,
+        best["rows_out"],
+        best["seconds"].as_f64().unwrap(),
+        median["seconds"].as_f64().unwrap(),
+        rate(best),
+        rate(median),
+        peak as f64 / 1024.0,
+    );
+}
+
+fn chrono_ms(ms: i64) -> chrono::TimeDelta {
+    chrono::TimeDelta::milliseconds(ms)
+}
