@@ -4,7 +4,7 @@
 //! RFC 3339 or a date-only `YYYY-MM-DD` read as KST; the sheet shows KST `YYYY-MM-DD HH:MM:SS`.
 //! Korea has no daylight saving time, so KST is the fixed offset `+09:00`.
 
-use chrono::{DateTime, FixedOffset, NaiveDate, NaiveTime, TimeDelta};
+use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, NaiveTime, TimeDelta, Timelike};
 
 /// Korea Standard Time, UTC+9, no DST.
 pub fn kst() -> FixedOffset {
@@ -48,10 +48,31 @@ pub fn parse_instant(text: &str, date_only: DateOnly) -> Result<DateTime<FixedOf
 }
 
 /// `YYYY-MM-DD HH:MM:SS` in KST: what a Korean seller expects in a sheet cell.
+///
+/// Written digit by digit: transform formats several dates per order, and chrono's
+/// `format()` re-parses its pattern on every call, which was the largest single cost there.
 pub fn format_sheet(dt: &DateTime<FixedOffset>) -> String {
-    dt.with_timezone(&kst())
-        .format("%Y-%m-%d %H:%M:%S")
-        .to_string()
+    let local = dt.with_timezone(&kst()).naive_local();
+    let year = local.year();
+    if !(0..=9999).contains(&year) {
+        return local.format("%Y-%m-%d %H:%M:%S").to_string();
+    }
+    let mut out = String::with_capacity(19);
+    let mut push = |value: u32, width: u32, sep: Option<char>| {
+        for i in (0..width).rev() {
+            out.push(char::from(b'0' + (value / 10u32.pow(i) % 10) as u8));
+        }
+        if let Some(sep) = sep {
+            out.push(sep);
+        }
+    };
+    push(year as u32, 4, Some('-'));
+    push(local.month(), 2, Some('-'));
+    push(local.day(), 2, Some(' '));
+    push(local.hour(), 2, Some(':'));
+    push(local.minute(), 2, Some(':'));
+    push(local.second(), 2, None);
+    out
 }
 
 /// `yyyy-MM-ddTHH:mm:ss.SSS+09:00`, the exact request format NAVER documents.
@@ -83,6 +104,28 @@ mod tests {
         let naver = parse_instant("2022-05-11T22:05:27.123+09:00", DateOnly::StartOfDay).unwrap();
         assert_eq!(format_naver(&naver), "2022-05-11T22:05:27.123+09:00");
         assert_eq!(format_key(&naver), "20220511T220527");
+    }
+
+    #[test]
+    fn sheet_format_matches_chrono_everywhere() {
+        for secs in [
+            0i64,
+            1,
+            59,
+            86_399,
+            951_782_400,
+            1_764_000_000,
+            4_102_444_799,
+            -62_135_596_800,
+            253_402_300_799,
+        ] {
+            let dt = DateTime::from_timestamp(secs, 0).unwrap().fixed_offset();
+            let expected = dt
+                .with_timezone(&kst())
+                .format("%Y-%m-%d %H:%M:%S")
+                .to_string();
+            assert_eq!(format_sheet(&dt), expected, "{secs}");
+        }
     }
 
     #[test]

@@ -46,10 +46,13 @@ pub struct Deduped {
     pub duplicates_dropped: u64,
 }
 
+fn is_numeric(key: &str) -> bool {
+    !key.is_empty() && key.bytes().all(|b| b.is_ascii_digit())
+}
+
 /// Sorts NAVER's numeric ids numerically (shorter first), anything else after them by text.
 pub fn key_order(a: &str, b: &str) -> Ordering {
-    let numeric = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-    match (numeric(a), numeric(b)) {
+    match (is_numeric(a), is_numeric(b)) {
         (true, true) => a.len().cmp(&b.len()).then_with(|| a.cmp(b)),
         (true, false) => Ordering::Less,
         (false, true) => Ordering::Greater,
@@ -115,11 +118,22 @@ impl<'c> Deduper<'c> {
     }
 
     pub fn finish(self) -> Deduped {
-        let mut entries: Vec<(Box<str>, Kept)> = self.kept.into_iter().collect();
-        entries.sort_unstable_by(|a, b| key_order(&a.0, &b.0));
+        // The same order as `key_order`, with the digit check done once per key instead of
+        // once per comparison (it showed up in profiles at 100,000 keys).
+        let mut entries: Vec<(bool, Box<str>, Kept)> = self
+            .kept
+            .into_iter()
+            .map(|(key, kept)| (!is_numeric(&key), key, kept))
+            .collect();
+        entries.sort_unstable_by(|a, b| {
+            a.0.cmp(&b.0).then_with(|| match a.0 {
+                false => a.1.len().cmp(&b.1.len()).then_with(|| a.1.cmp(&b.1)),
+                true => a.1.cmp(&b.1),
+            })
+        });
         let duplicates_dropped = self.seen - entries.len() as u64;
         Deduped {
-            lines: entries.into_iter().map(|(_, k)| k.line).collect(),
+            lines: entries.into_iter().map(|(_, _, k)| k.line).collect(),
             orders_in: self.seen,
             duplicates_dropped,
         }
@@ -230,7 +244,16 @@ mod tests {
 
     fn arb_order() -> impl Strategy<Value = ImportedOrder> {
         (
-            prop::sample::select(vec!["1", "22", "333", "4444", "2026112598765432101"]),
+            prop::sample::select(vec![
+                "1",
+                "22",
+                "333",
+                "4444",
+                "2026112598765432101",
+                "9",
+                "A-1",
+                "b2",
+            ]),
             prop::option::of(0i64..10),
             prop::sample::select(vec!["PAYED", "DELIVERING", "CANCELED", "SOMETHING_NEW"]),
             prop_oneof![15 => ".{0,20}", 1 => Just("긴".repeat(MAX_CELL_CHARS + 5))],
@@ -261,6 +284,9 @@ mod tests {
             // Feeding the same orders again (a rerun's overlap) changes nothing.
             let doubled: Vec<_> = orders.iter().chain(orders.iter()).cloned().collect();
             prop_assert_eq!(&map_orders(&doubled, &cols, &[]).unwrap().0, &rows);
+
+            // Rows come out in `key_order`.
+            prop_assert!(rows.windows(2).all(|w| key_order(&w[0].key, &w[1].key).is_lt()));
 
             // Every row has its key, in the key column, and fits the sheet's cell limit.
             let key_col = cols.iter().position(|c| c.field == ordersync_core::columns::KEY_FIELD).unwrap();
