@@ -47,3 +47,24 @@ pub struct TransformCounts {
     /// Records dropped because a more recent change of the same product order was present.
     pub duplicates_dropped: u64,
 }
+
+/// Input of the import function for one window.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ImportEvent {
+    /// `$$.Execution.Name`: names the objects this run writes.
+    pub execution: String,
+    /// Whose orders (a credentials reference, never credentials).
+    pub account: crate::request::AccountRef,
+    /// The window to import (at most 24 h).
+    pub window: Window,
+}
+
+/// Output of the import function.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ImportResult {
+    pub window: Window,
+    pub orders: ObjectRef,
+    pub counts: crate::source::FetchCounts,
+}

@@ -17,8 +17,10 @@ pub mod payload;
 pub mod refs;
 pub mod request;
 pub mod rows;
+pub mod source;
 pub mod store;
 pub mod time;
+pub mod tls;
 pub mod window;
 
 pub use errors::{ErrorName, StepError};

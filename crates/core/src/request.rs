@@ -235,7 +235,7 @@ impl RunRequest {
     }
 }
 
-fn check_secret_id(id: &str, problems: &mut Vec<String>) {
+pub fn check_secret_id(id: &str, problems: &mut Vec<String>) {
     // Secrets Manager names: letters, digits and /_+=.@- ; ARNs add ':'. Anything else (a '$'
     // of a bcrypt client secret, spaces, quotes) means something other than a name was sent.
     if id.is_empty() {

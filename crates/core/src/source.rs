@@ -1,0 +1,45 @@
+//! Where orders come from: the small trait the import stage talks to.
+//!
+//! NAVER Smart Store is the first adapter (`ordersync-naver`); another store platform is one
+//! more implementation of [`Source`], not a change to the import stage.
+
+use std::future::Future;
+use std::time::Instant;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::errors::StepError;
+use crate::naver::ImportedOrder;
+use crate::request::AccountRef;
+use crate::window::Window;
+
+/// What fetching one window did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FetchCounts {
+    /// Distinct product orders the change feed listed for the window.
+    pub changed: u64,
+    /// Product orders whose details came back (and were written).
+    pub fetched: u64,
+    /// Listed by the feed but not returned by the details call (logged with trace ids).
+    pub missing: u64,
+    /// HTTP requests made, including token requests and retries.
+    pub api_calls: u64,
+}
+
+/// Receives orders as they arrive, so a window's details never sit in memory all at once.
+pub type OrderSink<'a> = dyn FnMut(ImportedOrder) -> Result<(), StepError> + Send + 'a;
+
+/// A store platform's orders.
+pub trait Source: Send + Sync {
+    /// Every product order that changed in `window` (half-open), with its current detail, handed
+    /// to `sink` one by one. Gives up with a retryable error before `deadline`.
+    fn fetch_window(
+        &self,
+        account: &AccountRef,
+        window: &Window,
+        deadline: Instant,
+        sink: &mut OrderSink<'_>,
+    ) -> impl Future<Output = Result<FetchCounts, StepError>> + Send;
+}

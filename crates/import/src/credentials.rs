@@ -1,0 +1,126 @@
+//! NAVER credentials for the import Lambda, chosen once at cold start:
+//!
+//! 1. `NAVER_CREDENTIALS_FILE` — a JSON map `{secret_id: {client_id, client_secret}}` (local);
+//! 2. `NAVER_CLIENT_ID` + `NAVER_CLIENT_SECRET` — one application for every account (local);
+//! 3. otherwise AWS Secrets Manager: the secret named by the event's `account.secret_id`, a
+//!    JSON string `{"client_id", "client_secret"}`, cached for warm invocations.
+//!
+//! Secrets never reach a log line or an error message: parse errors say only where they failed.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use aws_sdk_secretsmanager::error::{ProvideErrorMetadata, SdkError};
+use ordersync_core::errors::{ErrorName, StepError};
+use ordersync_core::request::AccountRef;
+use ordersync_naver::source::{EnvCredentials, FileCredentials, unknown_account};
+use ordersync_naver::{CredentialStore, Credentials};
+
+/// How long a secret read from Secrets Manager is reused (rotation shows up within this).
+const SECRET_TTL: Duration = Duration::from_secs(300);
+
+pub struct SecretsManagerCredentials {
+    client: aws_sdk_secretsmanager::Client,
+    cache: Mutex<HashMap<String, (Credentials, Instant)>>,
+}
+
+impl SecretsManagerCredentials {
+    pub fn new(client: aws_sdk_secretsmanager::Client) -> Self {
+        SecretsManagerCredentials {
+            client,
+            cache: Mutex::new(HashMap::new()),
+        }
+    }
+}
+
+impl CredentialStore for SecretsManagerCredentials {
+    async fn credentials(&self, account: &AccountRef) -> Result<Credentials, StepError> {
+        if let Some((credentials, read_at)) = self
+            .cache
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&account.secret_id)
+            && read_at.elapsed() < SECRET_TTL
+        {
+            return Ok(credentials.clone());
+        }
+        let result = self
+            .client
+            .get_secret_value()
+            .secret_id(&account.secret_id)
+            .send()
+            .await;
+        let output = match result {
+            Ok(output) => output,
+            Err(SdkError::ServiceError(e)) if e.err().is_resource_not_found_exception() => {
+                return Err(unknown_account(account));
+            }
+            Err(e) => {
+                let code = e.code().unwrap_or("unknown").to_owned();
+                let name = match code.as_str() {
+                    "AccessDeniedException" | "DecryptionFailure" | "InvalidRequestException" => {
+                        ErrorName::Config
+                    }
+                    _ => ErrorName::Upstream,
+                };
+                return Err(StepError::new(
+                    name,
+                    format!(
+                        "cannot read secret `{}` from Secrets Manager ({code})",
+                        account.secret_id
+                    ),
+                ));
+            }
+        };
+        let credentials: Credentials = output
+            .secret_string()
+            .and_then(|s| serde_json::from_str(s).ok())
+            .ok_or_else(|| {
+                StepError::new(
+                    ErrorName::Config,
+                    format!(
+                        "secret `{}` is not a JSON string with client_id and client_secret",
+                        account.secret_id
+                    ),
+                )
+            })?;
+        self.cache.lock().unwrap_or_else(|p| p.into_inner()).insert(
+            account.secret_id.clone(),
+            (credentials.clone(), Instant::now()),
+        );
+        Ok(credentials)
+    }
+}
+
+/// The store chosen from the environment.
+pub enum AnyCredentials {
+    File(FileCredentials),
+    Env(EnvCredentials),
+    SecretsManager(SecretsManagerCredentials),
+}
+
+impl AnyCredentials {
+    pub async fn from_env() -> Result<Self, StepError> {
+        if let Ok(path) = std::env::var("NAVER_CREDENTIALS_FILE") {
+            return Ok(AnyCredentials::File(FileCredentials::load(path.as_ref())?));
+        }
+        if let Some(env) = EnvCredentials::from_env() {
+            return Ok(AnyCredentials::Env(env));
+        }
+        let config = ordersync_core::store::s3::aws_config().await;
+        Ok(AnyCredentials::SecretsManager(
+            SecretsManagerCredentials::new(aws_sdk_secretsmanager::Client::new(&config)),
+        ))
+    }
+}
+
+impl CredentialStore for AnyCredentials {
+    async fn credentials(&self, account: &AccountRef) -> Result<Credentials, StepError> {
+        match self {
+            AnyCredentials::File(f) => f.credentials(account).await,
+            AnyCredentials::Env(e) => e.credentials(account).await,
+            AnyCredentials::SecretsManager(s) => s.credentials(account).await,
+        }
+    }
+}

@@ -1,0 +1,94 @@
+//! The import handler: checks everything it can before any API call (execution name, window,
+//! account reference), streams the source's orders into the payload writer (so a window's
+//! details are never all in memory), and writes the object under the deterministic key. An empty
+//! window writes an empty object. A rerun of the same execution writes the same key again.
+
+use std::time::{Duration, Instant};
+
+use ordersync_core::errors::{ErrorName, StepError};
+use ordersync_core::events::{ImportEvent, ImportResult};
+use ordersync_core::keys::{Stage, check_execution, object_key};
+use ordersync_core::naver::{OrdersMeta, OrdersSchema};
+use ordersync_core::payload::PayloadWriter;
+use ordersync_core::request::check_secret_id;
+use ordersync_core::source::Source;
+use ordersync_core::store::{Store, write_object};
+use tracing::{Instrument, info, info_span};
+
+fn invalid(message: impl Into<String>) -> StepError {
+    StepError::new(ErrorName::InvalidInput, message)
+}
+
+/// Time kept back from the Lambda deadline to store the object and answer.
+pub const DEADLINE_MARGIN: Duration = Duration::from_secs(10);
+
+/// The instant to stop retrying, from Lambda's deadline (ms since the epoch). Without one (a
+/// local run) the budget is Lambda's maximum, 15 minutes.
+pub fn deadline_from(deadline_ms: u64) -> Instant {
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or_default();
+    let remaining = match deadline_ms {
+        0 => Duration::from_secs(15 * 60),
+        ms => Duration::from_millis(ms.saturating_sub(now_ms)),
+    };
+    Instant::now() + remaining.saturating_sub(DEADLINE_MARGIN)
+}
+
+/// Reads a raw event with `Ordersync.InvalidInput` for anything malformed.
+pub fn parse_event(event: serde_json::Value) -> Result<ImportEvent, StepError> {
+    ordersync_core::request::parse_event_value(event).map_err(StepError::from)
+}
+
+/// Runs the import stage for one window.
+pub async fn handle(
+    store: &impl Store,
+    source: &impl Source,
+    event: ImportEvent,
+    deadline: Instant,
+) -> Result<ImportResult, StepError> {
+    let span =
+        info_span!("import", run = %event.execution, stage = "import", window = %event.window.id());
+    run(store, source, event, deadline).instrument(span).await
+}
+
+async fn run(
+    store: &impl Store,
+    source: &impl Source,
+    event: ImportEvent,
+    deadline: Instant,
+) -> Result<ImportResult, StepError> {
+    check_execution(&event.execution)?;
+    event.window.check().map_err(|e| invalid(e.to_string()))?;
+    let mut problems = Vec::new();
+    check_secret_id(&event.account.secret_id, &mut problems);
+    if !problems.is_empty() {
+        return Err(invalid(problems.join("; ")));
+    }
+    let key = object_key(&event.execution, Stage::Orders, &event.window)?;
+
+    let mut writer = PayloadWriter::<OrdersSchema>::new(&OrdersMeta {
+        window: event.window,
+    })?;
+    let counts = source
+        .fetch_window(&event.account, &event.window, deadline, &mut |order| {
+            writer.push(&order).map_err(StepError::from)
+        })
+        .await?;
+    let encoded = writer.finish()?;
+    let orders = write_object::<OrdersSchema>(store, &key, encoded).await?;
+    info!(
+        changed = counts.changed,
+        fetched = counts.fetched,
+        missing = counts.missing,
+        api_calls = counts.api_calls,
+        bytes = orders.bytes,
+        "orders written"
+    );
+    Ok(ImportResult {
+        window: event.window,
+        orders,
+        counts,
+    })
+}

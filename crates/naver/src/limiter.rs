@@ -1,0 +1,137 @@
+//! A client-side token bucket that follows NAVER's `GNCP-GW-RateLimit-*` headers.
+//!
+//! NAVER limits each API per application with a token bucket (burst = 2 × rate) and reports the
+//! rate, the burst and what remains on every answer. We mirror that bucket per API path: the
+//! headers set its rate and size, `Remaining` resets our count, and a request waits until a
+//! token is there. So a run spends its time waiting on the client instead of collecting 429s,
+//! and never hard-codes a rate (NAVER changes them). Before the first answer nothing is known
+//! and nothing waits.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use reqwest::header::HeaderMap;
+
+#[derive(Debug, Clone, Copy)]
+struct Bucket {
+    rate: f64,
+    capacity: f64,
+    tokens: f64,
+    updated: Instant,
+}
+
+impl Bucket {
+    fn refill(&mut self, now: Instant) {
+        let elapsed = now.saturating_duration_since(self.updated).as_secs_f64();
+        self.tokens = (self.tokens + elapsed * self.rate).min(self.capacity);
+        self.updated = now;
+    }
+}
+
+#[derive(Default)]
+pub struct RateLimiter {
+    buckets: Mutex<HashMap<&'static str, Bucket>>,
+}
+
+fn header_f64(headers: &HeaderMap, name: &str) -> Option<f64> {
+    headers.get(name)?.to_str().ok()?.trim().parse().ok()
+}
+
+impl RateLimiter {
+    /// How long to wait before a request on `api` may go; takes the token when it is zero.
+    pub fn reserve(&self, api: &'static str) -> Duration {
+        let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(bucket) = buckets.get_mut(api) else {
+            return Duration::ZERO;
+        };
+        let now = Instant::now();
+        bucket.refill(now);
+        // Take the token now, even if it is not there yet: the debt is the wait.
+        bucket.tokens -= 1.0;
+        if bucket.tokens >= 0.0 {
+            Duration::ZERO
+        } else {
+            Duration::from_secs_f64(-bucket.tokens / bucket.rate)
+        }
+    }
+
+    /// Learns from an answer's headers; `limited` marks a 429 (nothing left).
+    pub fn observe(&self, api: &'static str, headers: &HeaderMap, limited: bool) {
+        let rate = header_f64(headers, "GNCP-GW-RateLimit-Replenish-Rate").filter(|r| *r > 0.0);
+        let burst = header_f64(headers, "GNCP-GW-RateLimit-Burst-Capacity").filter(|b| *b > 0.0);
+        let remaining = header_f64(headers, "GNCP-GW-RateLimit-Remaining");
+        let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
+        let now = Instant::now();
+        let bucket = match (buckets.get_mut(api), rate) {
+            (Some(b), _) => b,
+            (None, Some(rate)) => buckets.entry(api).or_insert(Bucket {
+                rate,
+                capacity: burst.unwrap_or(rate * 2.0),
+                tokens: burst.unwrap_or(rate * 2.0),
+                updated: now,
+            }),
+            (None, None) => return,
+        };
+        bucket.refill(now);
+        if let Some(rate) = rate {
+            bucket.rate = rate;
+        }
+        if let Some(burst) = burst {
+            bucket.capacity = burst;
+        }
+        if let Some(remaining) = remaining {
+            // The server's count is the truth; keep any debt already promised to waiters.
+            bucket.tokens = bucket.tokens.min(remaining);
+        }
+        if limited {
+            bucket.tokens = bucket.tokens.min(0.0);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(rate: &str, burst: &str, remaining: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert("GNCP-GW-RateLimit-Replenish-Rate", rate.parse().unwrap());
+        h.insert("GNCP-GW-RateLimit-Burst-Capacity", burst.parse().unwrap());
+        h.insert("GNCP-GW-RateLimit-Remaining", remaining.parse().unwrap());
+        h
+    }
+
+    #[test]
+    fn nothing_waits_until_the_server_speaks() {
+        let limiter = RateLimiter::default();
+        assert_eq!(limiter.reserve("feed"), Duration::ZERO);
+    }
+
+    #[test]
+    fn waits_follow_rate_once_remaining_is_spent() {
+        let limiter = RateLimiter::default();
+        limiter.observe("feed", &headers("10", "20", "1"), false);
+        assert_eq!(limiter.reserve("feed"), Duration::ZERO);
+        let wait = limiter.reserve("feed");
+        assert!(
+            wait > Duration::from_millis(90) && wait <= Duration::from_millis(101),
+            "{wait:?}"
+        );
+        let next = limiter.reserve("feed");
+        assert!(
+            next > Duration::from_millis(190),
+            "debts queue up: {next:?}"
+        );
+        // Other APIs have their own bucket.
+        assert_eq!(limiter.reserve("details"), Duration::ZERO);
+    }
+
+    #[test]
+    fn a_429_empties_the_bucket() {
+        let limiter = RateLimiter::default();
+        limiter.observe("feed", &headers("5", "10", "10"), false);
+        limiter.observe("feed", &HeaderMap::new(), true);
+        assert!(limiter.reserve("feed") >= Duration::from_millis(190));
+    }
+}
