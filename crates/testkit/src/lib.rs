@@ -5,10 +5,13 @@
 //! - [`runtime_api`]: a minimal Lambda Runtime API to run a real Lambda binary against.
 //! - [`process`]: building workspace binaries and running them as captured child processes.
 //! - [`orders`]: generated, realistic NAVER product orders (deterministic per seed).
+//! - [`naver`]: a strict, stateful fake NAVER Commerce API (bcrypt-signed tokens, change feed
+//!   with paging, details, token-bucket rate limits, injectable faults) over a seeded shop.
 //!
 //! Nothing here is linked into a Lambda; servers run on the calling test's tokio runtime and
-//! stop when dropped. Fake NAVER and Google servers come in later issues.
+//! stop when dropped. A fake Google server comes in a later issue.
 
+pub mod naver;
 pub mod orders;
 pub mod process;
 pub mod runtime_api;

@@ -253,7 +253,7 @@ impl Drop for Pending<'_> {
 }
 
 /// Accepts connections until aborted; connection tasks die with this future's JoinSet.
-async fn serve(listener: TcpListener, router: Router) {
+pub(crate) async fn serve(listener: TcpListener, router: Router) {
     let http = ConnBuilder::new(TokioExecutor::new());
     let mut connections = JoinSet::new();
     loop {

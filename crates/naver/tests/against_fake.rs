@@ -1,0 +1,498 @@
+//! The NAVER client against the test kit's strict fake NAVER server: token signing and caching,
+//! windows and paging, the fewest calls the protocol allows, rate limits, faults and deadlines.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::{Duration, Instant};
+
+use chrono::TimeDelta;
+use ordersync_core::errors::{ErrorName, StepError};
+use ordersync_core::naver::ImportedOrder;
+use ordersync_core::request::AccountRef;
+use ordersync_core::source::{FetchCounts, Source};
+use ordersync_core::window::{MAX_WINDOW, Window, split};
+use ordersync_naver::config::http_client;
+use ordersync_naver::source::{EnvCredentials, FileCredentials};
+use ordersync_naver::{CredentialStore, Credentials, NaverConfig, NaverSource};
+use ordersync_testkit::naver::{Endpoint, FakeNaver, FakeNaverConfig, Fault, FaultKind};
+
+fn account() -> AccountRef {
+    AccountRef {
+        secret_id: "ordersync/naver/test-shop".into(),
+    }
+}
+
+fn config(fake: &FakeNaver) -> NaverConfig {
+    NaverConfig {
+        base_url: fake.base_url(),
+        backoff_base: Duration::from_millis(20),
+        backoff_cap: Duration::from_millis(200),
+        request_timeout: Duration::from_secs(5),
+        ..NaverConfig::default()
+    }
+}
+
+fn naver(fake: &FakeNaver) -> NaverSource<EnvCredentials> {
+    source_with(fake, config(fake))
+}
+
+fn source_with(fake: &FakeNaver, config: NaverConfig) -> NaverSource<EnvCredentials> {
+    let http = http_client(&config).unwrap();
+    let credentials = EnvCredentials::new(Credentials {
+        client_id: fake.client_id().to_owned(),
+        client_secret: fake.client_secret().to_owned(),
+        account_id: None,
+    });
+    NaverSource::new(http, config, credentials)
+}
+
+async fn fetch(
+    source: &impl Source,
+    window: &Window,
+    deadline: Instant,
+) -> (Result<FetchCounts, StepError>, Vec<ImportedOrder>) {
+    let mut orders = Vec::new();
+    let result = source
+        .fetch_window(&account(), window, deadline, &mut |o| {
+            orders.push(o);
+            Ok(())
+        })
+        .await;
+    (result, orders)
+}
+
+fn soon(seconds: u64) -> Instant {
+    Instant::now() + Duration::from_secs(seconds)
+}
+
+/// Distinct ids the fake's shop changed in `[from, to)`, with their latest change there.
+fn expected(
+    fake: &FakeNaver,
+    window: &Window,
+) -> BTreeMap<String, chrono::DateTime<chrono::FixedOffset>> {
+    let mut latest = BTreeMap::new();
+    for e in fake
+        .shop()
+        .changes_between(window.from, window.to - TimeDelta::milliseconds(1))
+    {
+        latest
+            .entry(e.product_order_id.clone())
+            .and_modify(|d: &mut chrono::DateTime<_>| *d = (*d).max(e.last_changed_date))
+            .or_insert(e.last_changed_date);
+    }
+    latest
+}
+
+#[tokio::test]
+async fn a_range_in_day_windows_gets_every_change_with_the_fewest_calls() {
+    let fake = FakeNaver::start(FakeNaverConfig {
+        orders: 300,
+        rate_per_sec: 1000,
+        ..FakeNaverConfig::default()
+    })
+    .await;
+    let source = naver(&fake);
+    let (from, to) = fake.shop().span();
+    let windows = split(from, to, MAX_WINDOW);
+    assert!(windows.len() >= 3, "the shop spans several days");
+
+    let mut minimum_feed = 0;
+    let mut minimum_details = 0;
+    let mut seen_in: BTreeMap<String, usize> = BTreeMap::new();
+    let mut total_calls = 0;
+    for window in &windows {
+        let want = expected(&fake, window);
+        let rows = fake
+            .shop()
+            .changes_between(window.from, window.to - TimeDelta::milliseconds(1))
+            .len() as u64;
+        minimum_feed += rows.div_ceil(300).max(1);
+        minimum_details += (want.len() as u64).div_ceil(300);
+
+        let (result, orders) = fetch(&source, window, soon(30)).await;
+        let counts = result.unwrap();
+        total_calls += counts.api_calls;
+        let got: BTreeMap<_, _> = orders
+            .iter()
+            .map(|o| {
+                (
+                    o.product_order_id.clone(),
+                    o.change.as_ref().unwrap().last_changed_date.unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(got, want, "window {}", window.id());
+        assert_eq!(
+            (counts.changed, counts.fetched, counts.missing),
+            (want.len() as u64, want.len() as u64, 0)
+        );
+        for o in &orders {
+            assert!(
+                o.detail.product_order.is_some(),
+                "detail present for {}",
+                o.product_order_id
+            );
+            *seen_in.entry(o.product_order_id.clone()).or_default() += 1;
+        }
+    }
+    assert!(
+        seen_in.values().any(|&n| n >= 2),
+        "some order changed in two windows and is in both"
+    );
+
+    let stats = fake.stats();
+    assert_eq!(stats.token_calls, 1, "one token for the whole run");
+    assert_eq!(
+        stats.feed_calls, minimum_feed,
+        "feed pages: exactly the minimum"
+    );
+    assert_eq!(
+        stats.detail_calls, minimum_details,
+        "details: exactly ⌈ids/300⌉ per window"
+    );
+    assert_eq!(total_calls, 1 + minimum_feed + minimum_details);
+}
+
+#[tokio::test]
+async fn paging_across_many_pages_keeps_every_row_once() {
+    let fake = FakeNaver::start(FakeNaverConfig {
+        orders: 2500,
+        rate_per_sec: 1000,
+        ..FakeNaverConfig::default()
+    })
+    .await;
+    let source = naver(&fake);
+    let (from, _) = fake.shop().span();
+    let window = Window::new(from, from + MAX_WINDOW).unwrap();
+    let rows = fake
+        .shop()
+        .changes_between(window.from, window.to - TimeDelta::milliseconds(1))
+        .len() as u64;
+    assert!(rows > 900, "{rows} rows: several pages");
+    let (result, orders) = fetch(&source, &window, soon(60)).await;
+    let counts = result.unwrap();
+    let ids: BTreeSet<_> = orders.iter().map(|o| o.product_order_id.clone()).collect();
+    assert_eq!(ids.len(), orders.len(), "no product order twice");
+    assert_eq!(ids, expected(&fake, &window).into_keys().collect());
+    assert_eq!(fake.stats().feed_calls, rows.div_ceil(300));
+    assert_eq!(fake.stats().detail_calls, (ids.len() as u64).div_ceil(300));
+    assert_eq!(counts.changed, ids.len() as u64);
+}
+
+#[tokio::test]
+async fn an_expired_token_is_replaced_once_mid_run() {
+    let fake = FakeNaver::start(FakeNaverConfig {
+        rate_per_sec: 1000,
+        ..FakeNaverConfig::default()
+    })
+    .await;
+    let source = naver(&fake);
+    let (from, to) = fake.shop().span();
+    let windows = split(from, to, MAX_WINDOW);
+    fetch(&source, &windows[0], soon(30)).await.0.unwrap();
+    fake.expire_tokens();
+    let (result, orders) = fetch(&source, &windows[1], soon(30)).await;
+    result.unwrap();
+    assert_eq!(orders.len(), expected(&fake, &windows[1]).len());
+    assert_eq!(fake.stats().token_calls, 2);
+    assert_eq!(fake.stats().rejected("GW.AUTHN"), 1);
+}
+
+#[tokio::test]
+async fn storms_and_hiccups_are_retried_within_the_deadline() {
+    let fake = FakeNaver::start(FakeNaverConfig {
+        rate_per_sec: 1000,
+        ..FakeNaverConfig::default()
+    })
+    .await;
+    let source = naver(&fake);
+    let (from, _) = fake.shop().span();
+    let window = Window::new(from, from + MAX_WINDOW).unwrap();
+    let want = expected(&fake, &window).len();
+    for kind in [
+        FaultKind::Status {
+            status: 429,
+            code: "GW.RATE_LIMIT",
+        },
+        FaultKind::Status {
+            status: 429,
+            code: "GW.QUOTA_LIMIT",
+        },
+        FaultKind::Status {
+            status: 503,
+            code: "GW.BLOCK.01",
+        },
+        FaultKind::Status {
+            status: 500,
+            code: "GW.PROXY.01",
+        },
+        FaultKind::HtmlOk,
+        FaultKind::ErrorCodeInOk,
+    ] {
+        fake.inject(Fault {
+            endpoint: Endpoint::Feed,
+            times: 3,
+            kind: kind.clone(),
+        });
+        fake.inject(Fault {
+            endpoint: Endpoint::Details,
+            times: 2,
+            kind,
+        });
+        let (result, orders) = fetch(&source, &window, soon(30)).await;
+        let counts = result.unwrap();
+        assert_eq!(orders.len(), want);
+        assert!(counts.api_calls >= 7, "retries are counted: {counts:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_slow_answer_times_out_and_is_retried() {
+    let fake = FakeNaver::start(FakeNaverConfig {
+        rate_per_sec: 1000,
+        ..FakeNaverConfig::default()
+    })
+    .await;
+    let mut cfg = config(&fake);
+    cfg.request_timeout = Duration::from_millis(300);
+    let source = source_with(&fake, cfg);
+    let (from, _) = fake.shop().span();
+    let window = Window::new(from, from + MAX_WINDOW).unwrap();
+    fake.inject(Fault {
+        endpoint: Endpoint::Details,
+        times: 1,
+        kind: FaultKind::Delay(Duration::from_secs(2)),
+    });
+    let (result, orders) = fetch(&source, &window, soon(30)).await;
+    result.unwrap();
+    assert_eq!(orders.len(), expected(&fake, &window).len());
+}
+
+#[tokio::test]
+async fn past_the_deadline_limits_and_outages_get_retryable_names() {
+    let fake = FakeNaver::start(FakeNaverConfig {
+        rate_per_sec: 1000,
+        ..FakeNaverConfig::default()
+    })
+    .await;
+    let source = naver(&fake);
+    let (from, _) = fake.shop().span();
+    let window = Window::new(from, from + MAX_WINDOW).unwrap();
+
+    fake.inject(Fault {
+        endpoint: Endpoint::Feed,
+        times: 10_000,
+        kind: FaultKind::Status {
+            status: 429,
+            code: "GW.RATE_LIMIT",
+        },
+    });
+    let err = fetch(
+        &source,
+        &window,
+        Instant::now() + Duration::from_millis(800),
+    )
+    .await
+    .0
+    .unwrap_err();
+    assert_eq!(err.name, ErrorName::RateLimited, "{err}");
+    assert!(err.name.retryable());
+    assert!(
+        err.message.contains("HTTP 429") && err.message.contains("trace "),
+        "{}",
+        err.message
+    );
+
+    let fake = FakeNaver::start(FakeNaverConfig {
+        rate_per_sec: 1000,
+        ..FakeNaverConfig::default()
+    })
+    .await;
+    let source = naver(&fake);
+    fake.inject(Fault {
+        endpoint: Endpoint::Details,
+        times: 10_000,
+        kind: FaultKind::Status {
+            status: 504,
+            code: "GW.TIMEOUT.01",
+        },
+    });
+    let err = fetch(
+        &source,
+        &window,
+        Instant::now() + Duration::from_millis(800),
+    )
+    .await
+    .0
+    .unwrap_err();
+    assert_eq!(err.name, ErrorName::Upstream, "{err}");
+    assert!(err.message.contains("GW.TIMEOUT.01"), "{}", err.message);
+}
+
+#[tokio::test]
+async fn an_unregistered_ip_tells_the_operator_what_to_do() {
+    let fake = FakeNaver::start(FakeNaverConfig::default()).await;
+    let source = naver(&fake);
+    let (from, _) = fake.shop().span();
+    let window = Window::new(from, from + MAX_WINDOW).unwrap();
+    fake.inject(Fault {
+        endpoint: Endpoint::Any,
+        times: 1,
+        kind: FaultKind::Status {
+            status: 403,
+            code: "GW.IP_NOT_ALLOWED",
+        },
+    });
+    let err = fetch(&source, &window, soon(30)).await.0.unwrap_err();
+    assert_eq!(err.name, ErrorName::Auth);
+    assert!(!err.name.retryable());
+    assert!(
+        err.message.contains("register this function's egress IP"),
+        "{}",
+        err.message
+    );
+    assert!(
+        err.message.contains("trace "),
+        "carries NAVER's trace id: {}",
+        err.message
+    );
+    assert_eq!(fake.stats().feed_calls + fake.stats().detail_calls, 0);
+}
+
+#[tokio::test]
+async fn a_wrong_secret_is_an_auth_error_without_the_secret() {
+    let fake = FakeNaver::start(FakeNaverConfig::default()).await;
+    let cfg = config(&fake);
+    let wrong = "$2a$04$zzzzzzzzzzzzzzzzzzzzzu";
+    let source = NaverSource::new(
+        http_client(&cfg).unwrap(),
+        cfg,
+        EnvCredentials::new(Credentials {
+            client_id: fake.client_id().into(),
+            client_secret: wrong.into(),
+            account_id: None,
+        }),
+    );
+    let (from, _) = fake.shop().span();
+    let err = fetch(
+        &source,
+        &Window::new(from, from + MAX_WINDOW).unwrap(),
+        soon(30),
+    )
+    .await
+    .0
+    .unwrap_err();
+    assert_eq!(err.name, ErrorName::Auth, "{err}");
+    assert!(!err.message.contains("zzzzzzzz"), "{}", err.message);
+}
+
+#[tokio::test]
+async fn a_detail_naver_does_not_return_is_counted_missing() {
+    let fake = FakeNaver::start(FakeNaverConfig {
+        rate_per_sec: 1000,
+        ..FakeNaverConfig::default()
+    })
+    .await;
+    let source = naver(&fake);
+    let (from, _) = fake.shop().span();
+    let window = Window::new(from, from + MAX_WINDOW).unwrap();
+    let want = expected(&fake, &window);
+    let hidden = want.keys().nth(3).unwrap().clone();
+    fake.hide_detail(&hidden);
+    let (result, orders) = fetch(&source, &window, soon(30)).await;
+    let counts = result.unwrap();
+    assert_eq!(
+        (counts.changed, counts.fetched, counts.missing),
+        (want.len() as u64, want.len() as u64 - 1, 1)
+    );
+    assert!(orders.iter().all(|o| o.product_order_id != hidden));
+}
+
+#[tokio::test]
+async fn the_client_waits_on_its_limiter_instead_of_collecting_429s() {
+    // 5 requests/s per API, burst 10: a multi-day run makes far more calls than the burst.
+    let fake = FakeNaver::start(FakeNaverConfig {
+        orders: 1200,
+        rate_per_sec: 5,
+        ..FakeNaverConfig::default()
+    })
+    .await;
+    let source = naver(&fake);
+    let (from, to) = fake.shop().span();
+    for window in split(from, to, MAX_WINDOW) {
+        let (result, orders) = fetch(&source, &window, soon(60)).await;
+        result.unwrap();
+        assert_eq!(orders.len(), expected(&fake, &window).len());
+    }
+    let stats = fake.stats();
+    assert!(
+        stats.feed_calls > 10 && stats.detail_calls > 5,
+        "more calls than one burst: {stats:?}"
+    );
+    assert_eq!(stats.rejected("GW.RATE_LIMIT"), 0, "{stats:?}");
+}
+
+#[tokio::test]
+async fn an_unknown_account_fails_before_any_call() {
+    let fake = FakeNaver::start(FakeNaverConfig::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("naver.json");
+    std::fs::write(
+        &path,
+        serde_json::json!({"ordersync/naver/other": {"client_id": fake.client_id(), "client_secret": fake.client_secret()}}).to_string(),
+    )
+    .unwrap();
+    let credentials = FileCredentials::load(&path).unwrap();
+    assert!(
+        credentials
+            .credentials(&AccountRef {
+                secret_id: "ordersync/naver/other".into()
+            })
+            .await
+            .is_ok()
+    );
+    let cfg = config(&fake);
+    let source = NaverSource::new(http_client(&cfg).unwrap(), cfg, credentials);
+    let (from, _) = fake.shop().span();
+    let err = fetch(
+        &source,
+        &Window::new(from, from + MAX_WINDOW).unwrap(),
+        soon(30),
+    )
+    .await
+    .0
+    .unwrap_err();
+    assert_eq!(err.name, ErrorName::InvalidInput);
+    assert!(
+        err.message.contains("names no known NAVER account"),
+        "{}",
+        err.message
+    );
+    assert_eq!(fake.stats().token_calls, 0);
+}
+
+#[tokio::test]
+async fn a_window_in_the_future_is_clamped_to_now() {
+    let fake = FakeNaver::start(FakeNaverConfig {
+        rate_per_sec: 1000,
+        ..FakeNaverConfig::default()
+    })
+    .await;
+    let source = naver(&fake);
+    let now = chrono::Utc::now().fixed_offset();
+    let window = Window::new(now - TimeDelta::hours(12), now + TimeDelta::hours(12)).unwrap();
+    let (result, _) = fetch(&source, &window, soon(30)).await;
+    result.unwrap();
+    assert_eq!(
+        fake.stats().rejected.values().sum::<u64>(),
+        0,
+        "the fake rejects a future end; we never sent one"
+    );
+    let later = Window::new(now + TimeDelta::hours(1), now + TimeDelta::hours(2)).unwrap();
+    let calls = fake.stats().feed_calls;
+    fetch(&source, &later, soon(30)).await.0.unwrap();
+    assert_eq!(
+        fake.stats().feed_calls,
+        calls,
+        "a window wholly in the future needs no call"
+    );
+}

@@ -1,0 +1,275 @@
+//! A strict, stateful fake of the NAVER Commerce API (reference: `naver-commerce-api.md`), for
+//! testing our client and the import Lambda without a live store.
+//!
+//! [`FakeNaver::start`] serves, on `127.0.0.1:0` under `/external`:
+//! - `POST /v1/oauth2/token`: form body only (query-string parameters get 415), bcrypt
+//!   `client_secret_sign` checked exactly, `timestamp` valid for 5 minutes either way, one token
+//!   per (`type`, `account_id`) reused while it has 30 minutes or more left ([`auth`]);
+//! - `GET /v1/pay-order/seller/product-orders/last-changed-statuses`: exact
+//!   `yyyy-MM-ddTHH:mm:ss.SSS+09:00` dates (a raw `+` that decoded to a space is 400 `4000`),
+//!   windows of at most 24 h (else `104139`), no future `lastChangedTo`, at most 300 rows, and
+//!   `more` paging that resumes exactly after the last row, ties included;
+//! - `POST /v1/pay-order/seller/product-orders/query`: JSON body, 1–300 ids, unknown or hidden
+//!   ids silently absent, the current detail of each product order;
+//!
+//! with a bearer token (else 401 `GW.AUTHN`), a token bucket per (path, application) with the
+//! `GNCP-GW-RateLimit-*` headers (429 `GW.RATE_LIMIT` past it), a `GNCP-GW-Trace-ID` on every
+//! answer and gateway-shaped JSON error bodies. Tests steer it with [`FakeNaver::inject`]
+//! (FIFO faults), [`FakeNaver::expire_tokens`], [`FakeNaver::set_token_lifetime`],
+//! [`FakeNaver::hide_detail`] and [`FakeNaver::set_latency`], and read [`FakeNaver::stats`]
+//! and [`FakeNaver::requests`]. The store itself is a seeded [`Shop`].
+//!
+//! Not emulated: TLS, IPv6 quirks, the `/partner` base path, quotas (inject them), claims
+//! beyond a few realistic paths, the conditional-search endpoint (§2c), and any write API.
+//! Where NAVER's exact error codes are undocumented (token errors, future dates, 415) the
+//! fake picks plausible ones and says so in [`auth`] and [`server`]'s docs; the HTTP status is
+//! what a client should key on there.
+
+pub mod auth;
+pub mod limits;
+pub mod server;
+pub mod shop;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use chrono::{DateTime, FixedOffset, TimeDelta, Utc};
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+
+pub use auth::client_secret_sign;
+pub use limits::{Endpoint, Fault, FaultKind};
+pub use shop::{ChangeEvent, Shop, naver_time};
+
+use crate::orders::Rng;
+use server::Shared;
+
+/// How to build the fake store and server.
+#[derive(Debug, Clone)]
+pub struct FakeNaverConfig {
+    pub seed: u64,
+    /// Number of orders; each has 1–3 product orders.
+    pub orders: usize,
+    /// The shop's activity span: change events fall in `[from, to)`.
+    pub from: DateTime<FixedOffset>,
+    pub to: DateTime<FixedOffset>,
+    /// Token-bucket refill per second, per API path and application; the burst is twice this.
+    /// 0 disables rate limiting.
+    pub rate_per_sec: u32,
+    /// Added to every response.
+    pub latency: Duration,
+}
+
+impl Default for FakeNaverConfig {
+    /// Seed 1, 200 orders over the last three days (from the hour three days ago to an hour
+    /// ago, so `lastChangedTo` up to "now" is valid), 10 calls per second, no latency.
+    fn default() -> Self {
+        let now = Utc::now().with_timezone(&shop::kst());
+        let start = now - TimeDelta::days(3);
+        let hour_ms = 3_600_000;
+        let from_ms = start.timestamp_millis() / hour_ms * hour_ms;
+        let at = |ms: i64| {
+            DateTime::from_timestamp_millis(ms)
+                .unwrap_or_default()
+                .with_timezone(&shop::kst())
+        };
+        FakeNaverConfig {
+            seed: 1,
+            orders: 200,
+            from: at(from_ms),
+            to: at((now - TimeDelta::hours(1)).timestamp_millis()),
+            rate_per_sec: 10,
+            latency: Duration::ZERO,
+        }
+    }
+}
+
+/// Counters since start.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Requests to the token endpoint (valid or not).
+    pub token_calls: u64,
+    /// Distinct tokens handed out (a reused token does not count).
+    pub tokens_issued: u64,
+    /// Requests to the change feed, including rejected and rate-limited ones.
+    pub feed_calls: u64,
+    /// Feed rows returned in total.
+    pub feed_rows: u64,
+    /// Requests to the details endpoint, including rejected and rate-limited ones.
+    pub detail_calls: u64,
+    /// Ids asked for in authenticated, rate-allowed details requests (duplicates included).
+    pub detail_ids_requested: u64,
+    /// Error answers by `code` (`GW.AUTHN`, `GW.RATE_LIMIT`, `4000`, `9999`, ...; `HTML` for an
+    /// injected HTML page).
+    pub rejected: HashMap<String, u64>,
+    /// Requests by path, known or not.
+    pub per_path: HashMap<String, u64>,
+}
+
+impl Stats {
+    fn count(&mut self, endpoint: Option<Endpoint>, path: &str) {
+        *self.per_path.entry(path.to_owned()).or_default() += 1;
+        match endpoint {
+            Some(Endpoint::Token) => self.token_calls += 1,
+            Some(Endpoint::Feed) => self.feed_calls += 1,
+            Some(Endpoint::Details) => self.detail_calls += 1,
+            Some(Endpoint::Any) | None => {}
+        }
+    }
+
+    /// How many answers had this error `code`.
+    pub fn rejected(&self, code: &str) -> u64 {
+        self.rejected.get(code).copied().unwrap_or(0)
+    }
+}
+
+/// One request as served, for tests that check what a client sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestRecord {
+    pub method: String,
+    pub path: String,
+    /// The raw query string (still percent-encoded).
+    pub query: Option<String>,
+    pub status: u16,
+    /// The error code of the answer, if it was an error.
+    pub code: Option<String>,
+}
+
+/// A running fake; the server stops when this is dropped.
+pub struct FakeNaver {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    task: JoinHandle<()>,
+}
+
+impl FakeNaver {
+    /// Generates the shop and starts serving. Must be called inside a tokio runtime; panics
+    /// only if it cannot bind a local port.
+    pub async fn start(config: FakeNaverConfig) -> FakeNaver {
+        let shop = Arc::new(Shop::generate(
+            config.seed,
+            config.orders,
+            config.from,
+            config.to,
+        ));
+        let mut rng = Rng::new(config.seed ^ 0x00c1_1e57);
+        const ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+        let client_id: String = (0..22).map(|_| *rng.pick(ALNUM) as char).collect();
+        let client_secret = auth::generate_secret(&mut rng);
+        let account_id = format!("ncp_1o{:06x}_01", rng.below(1 << 24));
+        let creds = auth::Credentials {
+            client_id,
+            client_secret,
+            account_id,
+        };
+        let shared = Arc::new(Shared::new(
+            shop,
+            creds,
+            config.seed,
+            config.rate_per_sec,
+            config.latency,
+        ));
+
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("testkit fake NAVER: cannot bind 127.0.0.1:0");
+        let addr = listener
+            .local_addr()
+            .expect("testkit fake NAVER: bound listener has no address");
+        let router = Router::new()
+            .fallback(server::handle)
+            .with_state(shared.clone());
+        let task = tokio::spawn(crate::runtime_api::serve(listener, router));
+        FakeNaver { addr, shared, task }
+    }
+
+    /// `http://127.0.0.1:PORT/external`, the base URL to give a client.
+    pub fn base_url(&self) -> String {
+        format!("http://{}/external", self.addr)
+    }
+
+    /// The listening address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The test application's id.
+    pub fn client_id(&self) -> &str {
+        &self.shared.creds.client_id
+    }
+
+    /// The test application's secret: a bcrypt salt, `$2a$04$` + 22 characters.
+    pub fn client_secret(&self) -> &str {
+        &self.shared.creds.client_secret
+    }
+
+    /// The one seller linked to the application, for `type=SELLER`.
+    pub fn account_id(&self) -> &str {
+        &self.shared.creds.account_id
+    }
+
+    /// A valid `client_secret_sign` for `timestamp_ms`.
+    pub fn sign(&self, timestamp_ms: i64) -> String {
+        client_secret_sign(self.client_id(), self.client_secret(), timestamp_ms)
+            .expect("the generated secret is a valid bcrypt salt")
+    }
+
+    /// The generated data, for expectations.
+    pub fn shop(&self) -> &Shop {
+        &self.shared.shop
+    }
+
+    /// Counters since start.
+    pub fn stats(&self) -> Stats {
+        self.shared.lock().stats.clone()
+    }
+
+    /// Every request served so far, in the order answers were completed.
+    pub fn requests(&self) -> Vec<RequestRecord> {
+        self.shared.lock().log.clone()
+    }
+
+    /// Every token issued so far stops working: calls with it get 401 `GW.AUTHN`, and the next
+    /// token request issues a new one.
+    pub fn expire_tokens(&self) {
+        self.shared.lock().tokens.expire_all(Instant::now());
+    }
+
+    /// The lifetime of tokens issued from now on (default 3 hours). Below 30 minutes, every
+    /// token request issues a new token, and old ones keep working until they expire.
+    pub fn set_token_lifetime(&self, lifetime: Duration) {
+        self.shared.lock().tokens.set_lifetime(lifetime);
+    }
+
+    /// Queues a fault; faults are consumed first-in first-out by matching requests.
+    pub fn inject(&self, fault: Fault) {
+        self.shared.lock().faults.push(fault);
+    }
+
+    /// Latency added to every later response.
+    pub fn set_latency(&self, latency: Duration) {
+        self.shared.lock().latency = latency;
+    }
+
+    /// The details endpoint silently leaves this id out from now on, as NAVER does for ids it
+    /// will not return. The change feed still lists it.
+    pub fn hide_detail(&self, product_order_id: &str) {
+        self.shared
+            .lock()
+            .hidden
+            .insert(product_order_id.to_owned());
+    }
+}
+
+impl Drop for FakeNaver {
+    fn drop(&mut self) {
+        // Aborting the accept loop also drops its connections.
+        self.task.abort();
+    }
+}
+
+#[cfg(test)]
+mod tests;

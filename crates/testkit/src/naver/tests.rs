@@ -1,0 +1,794 @@
+//! End-to-end tests of the fake over real HTTP/1.1 (a tiny raw client, so requests are exactly
+//! what we write: a raw `+` stays a raw `+`).
+
+use std::collections::{HashMap, HashSet};
+use std::time::Duration;
+
+use chrono::{DateTime, FixedOffset, TimeDelta, Utc};
+use ordersync_core::naver::{ChangeStatus, ProductOrderDetail};
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use super::*;
+
+struct Reply {
+    status: u16,
+    headers: HashMap<String, String>,
+    body: Vec<u8>,
+}
+
+impl Reply {
+    fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|e| {
+            panic!(
+                "status {}: body is not JSON ({e}): {}",
+                self.status,
+                String::from_utf8_lossy(&self.body)
+            )
+        })
+    }
+
+    fn code(&self) -> String {
+        self.json()["code"].as_str().unwrap_or_default().to_owned()
+    }
+}
+
+/// One HTTP/1.1 request over a fresh connection, read until the server closes it.
+async fn http(
+    fake: &FakeNaver,
+    method: &str,
+    target: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Reply {
+    let addr = fake.addr();
+    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let mut request = format!(
+        "{method} /external{target} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    request.push_str("\r\n");
+    stream.write_all(request.as_bytes()).await.expect("write");
+    stream.write_all(body).await.expect("write body");
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).await.expect("read");
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("header block");
+    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
+    let mut lines = head.split("\r\n");
+    let status = lines
+        .next()
+        .and_then(|l| l.split(' ').nth(1))
+        .and_then(|s| s.parse().ok())
+        .expect("status line");
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
+        .collect();
+    Reply {
+        status,
+        headers,
+        body: raw[split + 4..].to_vec(),
+    }
+}
+
+const FORM: (&str, &str) = ("Content-Type", "application/x-www-form-urlencoded");
+
+fn now_ms() -> i64 {
+    Utc::now().timestamp_millis()
+}
+
+fn token_form(fake: &FakeNaver, timestamp: i64, sign: &str) -> String {
+    format!(
+        "client_id={}&timestamp={timestamp}&grant_type=client_credentials&client_secret_sign={sign}&type=SELF",
+        fake.client_id()
+    )
+}
+
+async fn token(fake: &FakeNaver) -> String {
+    let ts = now_ms();
+    let reply = http(
+        fake,
+        "POST",
+        "/v1/oauth2/token",
+        &[FORM],
+        token_form(fake, ts, &fake.sign(ts)).as_bytes(),
+    )
+    .await;
+    assert_eq!(
+        reply.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&reply.body)
+    );
+    reply.json()["access_token"].as_str().unwrap().to_owned()
+}
+
+/// A query-string date, `+` encoded as it must be.
+fn q(t: DateTime<FixedOffset>) -> String {
+    naver_time(t).replace('+', "%2B")
+}
+
+async fn feed(fake: &FakeNaver, token: &str, query: &str) -> Reply {
+    let auth = format!("Bearer {token}");
+    http(
+        fake,
+        "GET",
+        &format!("/v1/pay-order/seller/product-orders/last-changed-statuses?{query}"),
+        &[("Authorization", &auth)],
+        b"",
+    )
+    .await
+}
+
+async fn details(fake: &FakeNaver, token: &str, body: &Value) -> Reply {
+    let auth = format!("Bearer {token}");
+    http(
+        fake,
+        "POST",
+        "/v1/pay-order/seller/product-orders/query",
+        &[
+            ("Authorization", &auth),
+            ("Content-Type", "application/json"),
+        ],
+        body.to_string().as_bytes(),
+    )
+    .await
+}
+
+fn unlimited(orders: usize) -> FakeNaverConfig {
+    FakeNaverConfig {
+        orders,
+        rate_per_sec: 0,
+        ..FakeNaverConfig::default()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn token_requests_are_checked_strictly() {
+    let fake = FakeNaver::start(unlimited(5)).await;
+    assert!(fake.base_url().starts_with("http://127.0.0.1:"));
+    assert!(fake.base_url().ends_with("/external"));
+    assert!(fake.client_secret().starts_with("$2a$04$") && fake.client_secret().len() == 29);
+
+    let ts = now_ms();
+    let good = token_form(&fake, ts, &fake.sign(ts));
+    let reply = http(&fake, "POST", "/v1/oauth2/token", &[FORM], good.as_bytes()).await;
+    assert_eq!(reply.status, 200);
+    let body = reply.json();
+    assert_eq!(body["expires_in"], 10_800);
+    assert_eq!(body["token_type"], "Bearer");
+    assert!(body["access_token"].as_str().unwrap().len() >= 20);
+    assert!(reply.headers.contains_key("gncp-gw-trace-id"));
+
+    // The same parameters in the query string: 415, as NAVER now answers.
+    let in_query = http(
+        &fake,
+        "POST",
+        &format!("/v1/oauth2/token?{good}"),
+        &[FORM],
+        b"",
+    )
+    .await;
+    assert_eq!(in_query.status, 415);
+    assert!(in_query.json()["traceId"].is_string());
+    // A JSON body is not a form.
+    let json_body = http(
+        &fake,
+        "POST",
+        "/v1/oauth2/token",
+        &[("Content-Type", "application/json")],
+        json!({"client_id": fake.client_id()})
+            .to_string()
+            .as_bytes(),
+    )
+    .await;
+    assert_eq!(json_body.status, 415);
+
+    // A signature for another timestamp, or HMAC-style garbage: 401.
+    let wrong = token_form(&fake, ts, &fake.sign(ts - 1));
+    let reply = http(&fake, "POST", "/v1/oauth2/token", &[FORM], wrong.as_bytes()).await;
+    assert_eq!(reply.status, 401);
+    assert_eq!(reply.code(), "Unauthorized");
+
+    // Older than 5 minutes, more than 5 minutes ahead, or seconds instead of milliseconds: 400.
+    for stale in [ts - 5 * 60_000 - 1_000, ts + 5 * 60_000 + 1_000, ts / 1000] {
+        let form = token_form(&fake, stale, &fake.sign(stale));
+        let reply = http(&fake, "POST", "/v1/oauth2/token", &[FORM], form.as_bytes()).await;
+        assert_eq!(reply.status, 400, "timestamp {stale}");
+        assert_eq!(reply.json()["invalidInputs"][0]["name"], "timestamp");
+    }
+    // Missing parameters are all named.
+    let reply = http(
+        &fake,
+        "POST",
+        "/v1/oauth2/token",
+        &[FORM],
+        format!("client_id={}", fake.client_id()).as_bytes(),
+    )
+    .await;
+    assert_eq!(reply.status, 400);
+    assert_eq!(reply.json()["invalidInputs"].as_array().unwrap().len(), 4);
+    // SELLER needs the linked account_id.
+    let seller = good.replace("type=SELF", "type=SELLER");
+    let reply = http(
+        &fake,
+        "POST",
+        "/v1/oauth2/token",
+        &[FORM],
+        seller.as_bytes(),
+    )
+    .await;
+    assert_eq!(reply.status, 400);
+    let seller = format!("{seller}&account_id={}", fake.account_id());
+    let reply = http(
+        &fake,
+        "POST",
+        "/v1/oauth2/token",
+        &[FORM],
+        seller.as_bytes(),
+    )
+    .await;
+    assert_eq!(reply.status, 200);
+    assert_ne!(reply.json()["access_token"], body["access_token"]);
+
+    let stats = fake.stats();
+    assert_eq!(stats.token_calls, 10);
+    assert_eq!(stats.tokens_issued, 2);
+    assert_eq!(stats.rejected("UnsupportedMediaType"), 2);
+    assert_eq!(stats.rejected("Unauthorized"), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn token_is_reused_while_30_minutes_are_left() {
+    let fake = FakeNaver::start(unlimited(5)).await;
+    let a = token(&fake).await;
+    assert_eq!(token(&fake).await, a);
+
+    // Tokens that live 20 minutes always have less than 30 left: each request gets a new one,
+    // and the older ones keep working until they expire.
+    fake.set_token_lifetime(Duration::from_secs(20 * 60));
+    assert_eq!(token(&fake).await, a, "a's 3 hours are not shortened");
+    fake.expire_tokens();
+    let b = token(&fake).await;
+    let c = token(&fake).await;
+    assert!(b != a && c != b);
+    let window = format!("lastChangedFrom={}", q(fake.shop().span().0));
+    assert_eq!(feed(&fake, &b, &window).await.status, 200);
+    assert_eq!(feed(&fake, &c, &window).await.status, 200);
+    assert_eq!(feed(&fake, &a, &window).await.code(), "GW.AUTHN");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expired_or_missing_tokens_get_gw_authn() {
+    let fake = FakeNaver::start(unlimited(5)).await;
+    let window = format!("lastChangedFrom={}", q(fake.shop().span().0));
+    let anonymous = http(
+        &fake,
+        "GET",
+        &format!("/v1/pay-order/seller/product-orders/last-changed-statuses?{window}"),
+        &[],
+        b"",
+    )
+    .await;
+    assert_eq!(
+        (anonymous.status, anonymous.code()),
+        (401, "GW.AUTHN".into())
+    );
+    assert_eq!(feed(&fake, "made-up", &window).await.status, 401);
+
+    let t = token(&fake).await;
+    assert_eq!(feed(&fake, &t, &window).await.status, 200);
+    fake.expire_tokens();
+    let reply = feed(&fake, &t, &window).await;
+    assert_eq!(reply.status, 401);
+    let body = reply.json();
+    assert_eq!(body["code"], "GW.AUTHN");
+    assert!(body["message"].is_string() && body["timestamp"].is_string());
+    assert_eq!(
+        body["traceId"].as_str(),
+        reply.headers.get("gncp-gw-trace-id").map(String::as_str)
+    );
+    let fresh = token(&fake).await;
+    assert_ne!(fresh, t);
+    assert_eq!(feed(&fake, &fresh, &window).await.status, 200);
+    assert_eq!(fake.stats().rejected("GW.AUTHN"), 3);
+}
+
+/// Pages through `[from, to]` with `limit` and returns every row and every `more` seen.
+async fn page_all(
+    fake: &FakeNaver,
+    token: &str,
+    from: DateTime<FixedOffset>,
+    to: DateTime<FixedOffset>,
+    limit: Option<usize>,
+) -> (Vec<Value>, Vec<(Value, Value)>) {
+    let mut rows = Vec::new();
+    let mut mores = Vec::new();
+    let mut query = format!("lastChangedFrom={}&lastChangedTo={}", q(from), q(to));
+    let limit = limit
+        .map(|n| format!("&limitCount={n}"))
+        .unwrap_or_default();
+    loop {
+        let reply = feed(fake, token, &format!("{query}{limit}")).await;
+        assert_eq!(
+            reply.status,
+            200,
+            "{}",
+            String::from_utf8_lossy(&reply.body)
+        );
+        let body = reply.json();
+        let data = &body["data"];
+        let page = data["lastChangeStatuses"].as_array().unwrap().clone();
+        assert_eq!(data["count"].as_u64(), Some(page.len() as u64));
+        let Some(more) = data.get("more") else {
+            rows.extend(page);
+            return (rows, mores);
+        };
+        assert!(!page.is_empty());
+        mores.push((page.last().cloned().unwrap(), more.clone()));
+        rows.extend(page);
+        query = format!(
+            "lastChangedFrom={}&lastChangedTo={}&moreSequence={}",
+            more["moreFrom"].as_str().unwrap().replace('+', "%2B"),
+            q(to),
+            more["moreSequence"].as_str().unwrap()
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn paging_returns_every_change_once_including_ties() {
+    let fake = FakeNaver::start(unlimited(900)).await;
+    let t = token(&fake).await;
+    let from = fake.shop().span().0 + TimeDelta::hours(12);
+    let to = from + TimeDelta::hours(24);
+    let expected: Vec<Value> = fake
+        .shop()
+        .changes_between(from, to)
+        .iter()
+        .map(ChangeEvent::to_json)
+        .collect();
+    assert!(expected.len() > 600, "only {} changes", expected.len());
+    let ties = expected
+        .windows(2)
+        .filter(|w| w[0]["lastChangedDate"] == w[1]["lastChangedDate"])
+        .count();
+    assert!(ties > 20, "only {ties} ties");
+
+    let (rows, mores) = page_all(&fake, &t, from, to, None).await;
+    assert_eq!(rows.len(), expected.len());
+    assert_eq!(rows, expected);
+    assert!(mores.len() >= 2);
+    for row in &rows {
+        let parsed: ChangeStatus = serde_json::from_value(row.clone()).unwrap();
+        assert!(parsed.last_changed_date.unwrap() >= from);
+    }
+
+    // Small pages: some page boundary must fall inside a group of rows with one timestamp.
+    let (rows, mores) = page_all(&fake, &t, from, to, Some(7)).await;
+    assert_eq!(rows, expected);
+    let split_ties = mores
+        .iter()
+        .filter(|(last, more)| last["lastChangedDate"] == more["moreFrom"])
+        .count();
+    assert!(split_ties > 0, "no page boundary fell inside a tie");
+
+    // limitCount above 300 means 300.
+    let reply = feed(
+        &fake,
+        &t,
+        &format!(
+            "lastChangedFrom={}&lastChangedTo={}&limitCount=1000",
+            q(from),
+            q(to)
+        ),
+    )
+    .await;
+    assert_eq!(reply.json()["data"]["count"], 300);
+
+    // A moreSequence replayed against another lastChangedFrom is refused.
+    let (_, more) = &mores[0];
+    let reply = feed(
+        &fake,
+        &t,
+        &format!(
+            "lastChangedFrom={}&lastChangedTo={}&moreSequence={}",
+            q(from),
+            q(to),
+            more["moreSequence"].as_str().unwrap()
+        ),
+    )
+    .await;
+    assert_eq!((reply.status, reply.code()), (400, "4000".into()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn empty_window_and_default_to() {
+    let fake = FakeNaver::start(unlimited(50)).await;
+    let t = token(&fake).await;
+    let before = fake.shop().span().0 - TimeDelta::hours(30);
+    let reply = feed(
+        &fake,
+        &t,
+        &format!(
+            "lastChangedFrom={}&lastChangedTo={}",
+            q(before),
+            q(before + TimeDelta::hours(2))
+        ),
+    )
+    .await;
+    assert_eq!(reply.status, 200);
+    let body = reply.json();
+    assert_eq!(body["data"], json!({"count": 0, "lastChangeStatuses": []}));
+    assert!(body["timestamp"].as_str().unwrap().ends_with("+09:00"));
+
+    // Without lastChangedTo the window is lastChangedFrom + 24 h.
+    let from = fake.shop().span().0;
+    let reply = feed(&fake, &t, &format!("lastChangedFrom={}", q(from))).await;
+    let expected = fake
+        .shop()
+        .changes_between(from, from + TimeDelta::hours(24));
+    let count = reply.json()["data"]["count"].as_u64().unwrap() as usize;
+    assert_eq!(count, expected.len().min(300));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_feed_parameters_are_rejected() {
+    let fake = FakeNaver::start(unlimited(20)).await;
+    let t = token(&fake).await;
+    let from = fake.shop().span().0;
+    let now = Utc::now().with_timezone(&from.timezone());
+
+    // A raw '+' decodes to a space.
+    let raw = format!("lastChangedFrom={}", naver_time(from));
+    assert!(raw.contains('+'));
+    let reply = feed(&fake, &t, &raw).await;
+    assert_eq!(reply.status, 400);
+    let body = reply.json();
+    assert_eq!(body["code"], "4000");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("lastChangedFrom")
+    );
+    assert!(
+        body["invalidInputs"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("%2B")
+    );
+    // The '+' of lastChangedTo too.
+    let reply = feed(
+        &fake,
+        &t,
+        &format!(
+            "lastChangedFrom={}&lastChangedTo={}",
+            q(from),
+            naver_time(from)
+        ),
+    )
+    .await;
+    assert!(
+        reply.json()["message"]
+            .as_str()
+            .unwrap()
+            .contains("lastChangedTo")
+    );
+
+    // 25 hours: 104139.
+    let reply = feed(
+        &fake,
+        &t,
+        &format!(
+            "lastChangedFrom={}&lastChangedTo={}",
+            q(from),
+            q(from + TimeDelta::hours(25))
+        ),
+    )
+    .await;
+    assert_eq!((reply.status, reply.code()), (400, "104139".into()));
+    // Exactly 24 hours is fine.
+    let reply = feed(
+        &fake,
+        &t,
+        &format!(
+            "lastChangedFrom={}&lastChangedTo={}",
+            q(from),
+            q(from + TimeDelta::hours(24))
+        ),
+    )
+    .await;
+    assert_eq!(reply.status, 200);
+
+    // lastChangedTo in the future.
+    let reply = feed(
+        &fake,
+        &t,
+        &format!(
+            "lastChangedFrom={}&lastChangedTo={}",
+            q(now - TimeDelta::hours(1)),
+            q(now + TimeDelta::minutes(5))
+        ),
+    )
+    .await;
+    assert_eq!(reply.status, 400);
+    assert_eq!(reply.json()["invalidInputs"][0]["name"], "lastChangedTo");
+
+    for (query, param) in [
+        (String::new(), "lastChangedFrom"),
+        (
+            "lastChangedFrom=2026-01-01T00:00:00%2B09:00".to_owned(),
+            "lastChangedFrom",
+        ),
+        (
+            format!(
+                "lastChangedFrom={}&lastChangedTo={}",
+                q(from),
+                q(from - TimeDelta::hours(1))
+            ),
+            "lastChangedTo",
+        ),
+        (
+            format!("lastChangedFrom={}&limitCount=0", q(from)),
+            "limitCount",
+        ),
+        (
+            format!("lastChangedFrom={}&limitCount=ten", q(from)),
+            "limitCount",
+        ),
+        (
+            format!(
+                "lastChangedFrom={}&lastChangedType=PAYMENT_WAITING",
+                q(from)
+            ),
+            "lastChangedType",
+        ),
+        (
+            format!("lastChangedFrom={}&moreSequence=abc", q(from)),
+            "moreSequence",
+        ),
+        (
+            format!("lastChangedFrom={0}&lastChangedFrom={0}", q(from)),
+            "lastChangedFrom",
+        ),
+    ] {
+        let reply = feed(&fake, &t, &query).await;
+        assert_eq!(reply.status, 400, "{query}");
+        let body = reply.json();
+        assert_eq!(body["code"], "4000", "{query}");
+        assert_eq!(body["invalidInputs"][0]["name"], param, "{query}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn details_are_current_strict_and_can_be_hidden() {
+    let fake = FakeNaver::start(unlimited(200)).await;
+    let t = token(&fake).await;
+    let ids = fake.shop().product_order_ids();
+    assert!(ids.len() > 301);
+
+    let reply = details(
+        &fake,
+        &t,
+        &json!({"productOrderIds": ids[..301], "quantityClaimCompatibility": true}),
+    )
+    .await;
+    assert_eq!((reply.status, reply.code()), (400, "4000".into()));
+    for bad in [
+        json!({"productOrderIds": []}),
+        json!({"productOrderIds": [12345]}),
+        json!({"ids": [ids[0]]}),
+        json!({"productOrderIds": [ids[0]], "quantityClaimCompatibility": "yes"}),
+    ] {
+        let reply = details(&fake, &t, &bad).await;
+        assert_eq!((reply.status, reply.code()), (400, "4000".into()), "{bad}");
+    }
+    let auth = format!("Bearer {t}");
+    let not_json = http(
+        &fake,
+        "POST",
+        "/v1/pay-order/seller/product-orders/query",
+        &[("Authorization", &auth), ("Content-Type", "text/plain")],
+        b"{}",
+    )
+    .await;
+    assert_eq!(not_json.status, 415);
+
+    fake.hide_detail(&ids[1]);
+    let asked = json!({
+        "productOrderIds": [ids[0], ids[1], "2026010199999999999", ids[2], ids[0]],
+        "quantityClaimCompatibility": true,
+    });
+    let reply = details(&fake, &t, &asked).await;
+    assert_eq!(reply.status, 200);
+    let body = reply.json();
+    let data = body["data"].as_array().unwrap();
+    let got: Vec<&str> = data
+        .iter()
+        .map(|d| d["productOrder"]["productOrderId"].as_str().unwrap())
+        .collect();
+    assert_eq!(got, [ids[0].as_str(), ids[2].as_str()]);
+    for (d, id) in data.iter().zip([&ids[0], &ids[2]]) {
+        assert_eq!(Some(d), fake.shop().detail_json(id).as_ref());
+        let parsed: ProductOrderDetail = serde_json::from_value(d.clone()).unwrap();
+        let status = parsed.product_order.unwrap().product_order_status.unwrap();
+        assert_eq!(
+            status.code(),
+            fake.shop().latest_change(id).unwrap().product_order_status
+        );
+    }
+
+    // 300 at once parse with our model, awkward content included; the hidden one stays out.
+    let reply = details(&fake, &t, &json!({"productOrderIds": ids[..300]})).await;
+    let parsed: Vec<ProductOrderDetail> =
+        serde_json::from_value(reply.json()["data"].clone()).unwrap();
+    assert_eq!(parsed.len(), 299);
+    let stats = fake.stats();
+    assert_eq!(stats.detail_calls, 8);
+    // Unreadable requests (no array, wrong content type) asked for nothing.
+    assert_eq!(stats.detail_ids_requested, 301 + 1 + 1 + 5 + 300);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rate_limit_answers_429_with_headers() {
+    let fake = FakeNaver::start(FakeNaverConfig {
+        orders: 10,
+        rate_per_sec: 2,
+        ..FakeNaverConfig::default()
+    })
+    .await;
+    let t = token(&fake).await;
+    let window = format!("lastChangedFrom={}", q(fake.shop().span().0));
+    let mut statuses = Vec::new();
+    let mut remaining = Vec::new();
+    for _ in 0..6 {
+        let reply = feed(&fake, &t, &window).await;
+        assert_eq!(reply.headers["gncp-gw-ratelimit-replenish-rate"], "2");
+        assert_eq!(reply.headers["gncp-gw-ratelimit-burst-capacity"], "4");
+        remaining.push(reply.headers["gncp-gw-ratelimit-remaining"].clone());
+        statuses.push(reply.status);
+        if reply.status == 429 {
+            let body = reply.json();
+            assert_eq!(body["code"], "GW.RATE_LIMIT");
+            assert_eq!(
+                body["message"],
+                "요청이 많아 서비스를 일시적으로 사용할 수 없습니다."
+            );
+        }
+    }
+    assert_eq!(statuses, [200, 200, 200, 200, 429, 429]);
+    assert_eq!(remaining[..4], ["3", "2", "1", "0"]);
+    // The details endpoint has its own bucket.
+    let reply = details(&fake, &t, &json!({"productOrderIds": ["1"]})).await;
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.headers["gncp-gw-ratelimit-remaining"], "3");
+    // Refilled at the rate.
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(feed(&fake, &t, &window).await.status, 200);
+    let stats = fake.stats();
+    assert_eq!(stats.feed_calls, 7);
+    assert_eq!(stats.rejected("GW.RATE_LIMIT"), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn injected_faults_fire_in_order() {
+    let fake = FakeNaver::start(unlimited(10)).await;
+    let window = format!("lastChangedFrom={}", q(fake.shop().span().0));
+
+    fake.inject(Fault::once(
+        Endpoint::Token,
+        FaultKind::Status {
+            status: 500,
+            code: "GW.INTERNAL_SERVER_ERROR",
+        },
+    ));
+    let ts = now_ms();
+    let form = token_form(&fake, ts, &fake.sign(ts));
+    let reply = http(&fake, "POST", "/v1/oauth2/token", &[FORM], form.as_bytes()).await;
+    assert_eq!(
+        (reply.status, reply.code()),
+        (500, "GW.INTERNAL_SERVER_ERROR".into())
+    );
+    let t = token(&fake).await;
+
+    let gateway = [
+        (503, "GW.BLOCK.01"),
+        (504, "GW.TIMEOUT.01"),
+        (429, "GW.QUOTA_LIMIT"),
+        (403, "GW.IP_NOT_ALLOWED"),
+    ];
+    for (status, code) in gateway {
+        fake.inject(Fault::once(
+            Endpoint::Feed,
+            FaultKind::Status { status, code },
+        ));
+    }
+    for (status, code) in gateway {
+        let reply = feed(&fake, &t, &window).await;
+        assert_eq!((reply.status, reply.code()), (status, code.to_owned()));
+        let body = reply.json();
+        assert!(body["message"].is_string() && body["timestamp"].is_string());
+        assert!(body["traceId"].is_string());
+    }
+    assert_eq!(feed(&fake, &t, &window).await.status, 200);
+
+    fake.inject(Fault {
+        endpoint: Endpoint::Details,
+        times: 2,
+        kind: FaultKind::HtmlOk,
+    });
+    for _ in 0..2 {
+        let reply = details(&fake, &t, &json!({"productOrderIds": ["1"]})).await;
+        assert_eq!(reply.status, 200);
+        assert!(reply.headers["content-type"].starts_with("text/html"));
+        assert!(serde_json::from_slice::<Value>(&reply.body).is_err());
+    }
+
+    fake.inject(Fault::once(Endpoint::Any, FaultKind::ErrorCodeInOk));
+    let reply = feed(&fake, &t, &window).await;
+    assert_eq!(reply.status, 200);
+    let body = reply.json();
+    assert_eq!(body["code"], "9999");
+    assert!(body.get("data").is_none());
+
+    fake.inject(Fault::once(
+        Endpoint::Feed,
+        FaultKind::Delay(Duration::from_millis(300)),
+    ));
+    let started = std::time::Instant::now();
+    let reply = feed(&fake, &t, &window).await;
+    assert_eq!(reply.status, 200);
+    assert!(started.elapsed() >= Duration::from_millis(300));
+
+    fake.set_latency(Duration::from_millis(150));
+    let started = std::time::Instant::now();
+    assert_eq!(feed(&fake, &t, &window).await.status, 200);
+    assert!(started.elapsed() >= Duration::from_millis(150));
+    fake.set_latency(Duration::ZERO);
+
+    let stats = fake.stats();
+    assert_eq!(stats.rejected("HTML"), 2);
+    assert_eq!(stats.rejected("9999"), 1);
+    assert_eq!(stats.rejected("GW.BLOCK.01"), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_answer_has_a_unique_trace_id_and_unknown_paths_are_404() {
+    let fake = FakeNaver::start(unlimited(5)).await;
+    let mut seen = HashSet::new();
+    for (method, target) in [
+        ("GET", "/v1/seller/account"),
+        ("GET", "/v1/oauth2/token"),
+        (
+            "POST",
+            "/v1/pay-order/seller/product-orders/last-changed-statuses",
+        ),
+        ("GET", "/v1/pay-order/seller/product-orders/query"),
+    ] {
+        let reply = http(&fake, method, target, &[], b"").await;
+        assert_eq!((reply.status, reply.code()), (404, "GW.NOT_FOUND".into()));
+        assert!(seen.insert(reply.headers["gncp-gw-trace-id"].clone()));
+    }
+    let t = token(&fake).await;
+    let reply = feed(
+        &fake,
+        &t,
+        &format!("lastChangedFrom={}", q(fake.shop().span().0)),
+    )
+    .await;
+    assert!(seen.insert(reply.headers["gncp-gw-trace-id"].clone()));
+    assert!(
+        reply
+            .headers
+            .contains_key("gncp-gw-httpclient-responsetime")
+    );
+    assert_eq!(fake.stats().per_path.values().sum::<u64>(), 6);
+    assert_eq!(fake.requests().len(), 6);
+}
