@@ -1,9 +1,11 @@
-//! `ordersync-bench`: measures the transform stage on generated orders.
+//! `ordersync-bench`: measures the pipeline's stages.
 //!
 //! ```text
 //! cargo run --release -p ordersync-bench -- transform --orders 100000
+//! cargo run --release -p ordersync-bench -- import --orders 5000 --days 3
 //! ```
 //!
+//! `transform`:
 //! The parent process generates the orders and writes the orders object to a temporary
 //! directory store; a child process (this binary again, `transform-child`) then runs the
 //! transform handler on one thread, exactly as the Lambda does, and reports its wall time and
@@ -22,6 +24,8 @@ use ordersync_core::store::{DirStore, write_object};
 use ordersync_core::time::{DateOnly, parse_instant};
 use ordersync_core::window::Window;
 use ordersync_testkit::orders::{Rng, order};
+
+mod import;
 
 #[derive(Parser)]
 #[command(about = "Benchmarks for ordersync's stages")]
@@ -43,9 +47,25 @@ enum Command {
     /// Internal: run the handler once on a prepared store and print JSON measurements.
     #[command(hide = true)]
     TransformChild { dir: PathBuf, event: String },
+    /// Import every window of a generated shop from the fake NAVER API (latency and rate limit
+    /// as given) and compare calls and wall time with the protocol's minimum.
+    Import {
+        /// Orders in the shop (each has 1–3 product orders).
+        #[arg(long, default_value_t = 5_000)]
+        orders: usize,
+        #[arg(long, default_value_t = 3)]
+        days: i64,
+        #[arg(long, default_value_t = 30)]
+        latency_ms: u64,
+        #[arg(long, default_value_t = 10)]
+        rate: u32,
+    },
+    /// Internal: run the import handler over the given windows and print JSON measurements.
+    #[command(hide = true)]
+    ImportChild { dir: PathBuf, windows: String },
 }
 
-fn peak_rss_kib() -> u64 {
+pub(crate) fn peak_rss_kib() -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
@@ -57,7 +77,7 @@ fn peak_rss_kib() -> u64 {
         .unwrap_or(0)
 }
 
-fn runtime() -> tokio::runtime::Runtime {
+pub(crate) fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -66,6 +86,13 @@ fn runtime() -> tokio::runtime::Runtime {
 
 fn main() {
     match Cli::parse().command {
+        Command::Import {
+            orders,
+            days,
+            latency_ms,
+            rate,
+        } => import::run(orders, days, latency_ms, rate),
+        Command::ImportChild { dir, windows } => import::child(&dir, &windows),
         Command::Transform { orders, runs } => transform(orders, runs),
         Command::TransformChild { dir, event } => {
             let store = DirStore::new(&dir).expect("bench store");

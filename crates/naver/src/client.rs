@@ -161,6 +161,7 @@ impl NaverClient {
     ) -> Result<(T, Trace), NaverError> {
         let mut backoff = Backoff::new(self.config.backoff_base, self.config.backoff_cap);
         let mut refreshed = false;
+        let mut last: Option<(RetryKind, Trace, String)> = None;
         loop {
             let token = match authed {
                 // Boxed: getting a token runs `execute` itself (unauthenticated).
@@ -169,8 +170,12 @@ impl NaverClient {
             };
             let wait = self.limiter.reserve(api);
             if Instant::now() + wait >= deadline {
-                return Err(NaverError::RateLimited {
-                    trace: Trace::default(),
+                // Out of time before this attempt: report what the last attempt saw, if any.
+                return Err(match last.take() {
+                    Some((kind, trace, message)) => give_up(kind, trace, message),
+                    None => NaverError::RateLimited {
+                        trace: Trace::default(),
+                    },
                 });
             }
             tokio::time::sleep(wait).await;
@@ -264,11 +269,9 @@ impl NaverClient {
                 "NAVER call failed; retrying"
             );
             if Instant::now() + delay >= deadline {
-                return Err(match kind {
-                    RetryKind::RateLimited => NaverError::RateLimited { trace },
-                    RetryKind::Transient => NaverError::Upstream { trace, message },
-                });
+                return Err(give_up(kind, trace, message));
             }
+            last = Some((kind, trace, message));
             tokio::time::sleep(delay).await;
         }
     }
@@ -384,6 +387,14 @@ impl NaverClient {
             response.data.unwrap_or_default(),
             trace.trace_id.or(response.trace_id),
         ))
+    }
+}
+
+/// The retryable error for a call that ran out of time.
+fn give_up(kind: RetryKind, trace: Trace, message: String) -> NaverError {
+    match kind {
+        RetryKind::RateLimited => NaverError::RateLimited { trace },
+        RetryKind::Transient => NaverError::Upstream { trace, message },
     }
 }
 

@@ -289,7 +289,7 @@ async fn past_the_deadline_limits_and_outages_get_retryable_names() {
     let err = fetch(
         &source,
         &window,
-        Instant::now() + Duration::from_millis(800),
+        Instant::now() + Duration::from_millis(1500),
     )
     .await
     .0
@@ -319,7 +319,7 @@ async fn past_the_deadline_limits_and_outages_get_retryable_names() {
     let err = fetch(
         &source,
         &window,
-        Instant::now() + Duration::from_millis(800),
+        Instant::now() + Duration::from_millis(1500),
     )
     .await
     .0

@@ -7,10 +7,12 @@
 //! - [`orders`]: generated, realistic NAVER product orders (deterministic per seed).
 //! - [`naver`]: a strict, stateful fake NAVER Commerce API (bcrypt-signed tokens, change feed
 //!   with paging, details, token-bucket rate limits, injectable faults) over a seeded shop.
+//! - [`google`]: a strict, stateful fake Google OAuth token endpoint and Sheets API v4.
 //!
 //! Nothing here is linked into a Lambda; servers run on the calling test's tokio runtime and
-//! stop when dropped. A fake Google server comes in a later issue.
+//! stop when dropped.
 
+pub mod google;
 pub mod naver;
 pub mod orders;
 pub mod process;

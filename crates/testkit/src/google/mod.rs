@@ -1,0 +1,409 @@
+//! A strict, stateful fake of Google's OAuth token endpoint and the Sheets API v4, for running
+//! the insert Lambda's real client (google-sheets4 7 + yup-oauth2 12) against.
+//!
+//! [`FakeGoogle::start`] serves on `127.0.0.1:0`:
+//!
+//! - `POST /token`: the service-account JWT-bearer grant. The JWT's RS256 signature is verified
+//!   against the test key pair in `fixtures/google/`; `iss`, `aud` (= [`FakeGoogle::token_uri`]),
+//!   `iat`/`exp`, no `sub`, and `scope` = exactly [`SPREADSHEETS_SCOPE`] are checked (a Drive
+//!   scope is `400 invalid_scope`). Point yup-oauth2 at it with
+//!   [`FakeGoogle::service_account_key_json`].
+//! - Sheets v4 under [`FakeGoogle::base_url`] (pass it to `hub.base_url(..)`):
+//!   `GET v4/spreadsheets/{id}`, `GET .../values/{range}`, `GET .../values:batchGet`,
+//!   `PUT .../values/{range}` (update), `POST .../values:batchUpdate`,
+//!   `POST .../values/{range}:append`, `POST .../values/{range}:clear`, and
+//!   `POST v4/spreadsheets/{id}:batchUpdate` with `addSheet`, `updateSheetProperties`,
+//!   `appendDimension`, `insertDimension`, `deleteDimension`, `deleteSheet`.
+//!
+//! Strictness (each a 4xx with Google's error JSON `{"error":{"code","message","status"}}`):
+//! a bearer token issued by `/token` on every Sheets call (401 UNAUTHENTICATED); ranges naming
+//! an unknown tab ("Unable to parse range"); any coordinate written in a range outside the grid
+//! ("exceeds grid limits"; only `append` grows the grid); writes larger than a bounded range;
+//! a missing or unspecified `valueInputOption`; unknown query parameters or JSON fields; bad
+//! enum values; JSON `null` (or arrays/objects) as a cell; cells over 50,000 characters; bodies
+//! over 10 MiB; a workbook over [`FakeGoogleConfig::max_cells`] cells; writes over
+//! [`FakeGoogleConfig::writes_per_minute`] per [`FakeGoogleConfig::quota_window`] (429
+//! RESOURCE_EXHAUSTED with Google's quota message); unknown `batchUpdate` request kinds; a
+//! `fields` mask that names no field or resets `gridProperties` to zero rows; duplicate sheet
+//! titles; freezing every row. A failing `values.batchUpdate` or `spreadsheets.batchUpdate`
+//! changes nothing.
+//!
+//! Simplifications: formulas are stored, never evaluated (reads return the formula text);
+//! `USER_ENTERED` turns only `=…` into formulas, plain decimal numbers into numbers and
+//! `TRUE`/`FALSE` into booleans (a leading `'` keeps text), no dates; `append` takes as its
+//! "table" the contiguous non-blank rows (in the range's columns) from the first non-blank row
+//! at or below the range's start, so a fully blank row ends the table as in Sheets;
+//! `spreadsheets.get` ignores `fields` and returns no grid data. Host-side helpers
+//! ([`FakeGoogle::values`], `person_*`) panic on an unknown spreadsheet or tab: that is a bug in
+//! the test, not a request.
+
+mod a1;
+mod faults;
+mod oauth;
+mod quota;
+mod routes;
+mod sheets;
+#[cfg(test)]
+mod tests;
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+
+pub use oauth::{SPREADSHEETS_SCOPE, TEST_CLIENT_EMAIL, TEST_PRIVATE_KEY_PEM};
+pub use sheets::CellValue;
+
+use faults::Faults;
+use oauth::Tokens;
+use quota::Quota;
+use sheets::Workbook;
+
+/// How the fake behaves; [`Default`] is Google's published limits with no added latency.
+#[derive(Debug, Clone)]
+pub struct FakeGoogleConfig {
+    /// Write requests admitted per [`quota_window`](Self::quota_window) per service account
+    /// (Google: 60 per minute per user); one more is answered 429 RESOURCE_EXHAUSTED.
+    pub writes_per_minute: u32,
+    /// Read requests admitted per window; unlimited by default (`u32::MAX`).
+    pub reads_per_minute: u32,
+    /// Added before handling every request.
+    pub latency: Duration,
+    /// The quota window, 60 s by default; tests scale it down (e.g. 1 s).
+    pub quota_window: Duration,
+    /// The workbook cell limit (rows × columns over all tabs), 10,000,000 like Google.
+    pub max_cells: u64,
+}
+
+impl Default for FakeGoogleConfig {
+    fn default() -> FakeGoogleConfig {
+        FakeGoogleConfig {
+            writes_per_minute: 60,
+            reads_per_minute: u32::MAX,
+            latency: Duration::ZERO,
+            quota_window: Duration::from_secs(60),
+            max_cells: 10_000_000,
+        }
+    }
+}
+
+/// Which requests a fault or a count applies to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Method {
+    /// `POST /token`.
+    Token,
+    /// `spreadsheets.values.get`.
+    ValuesGet,
+    /// `spreadsheets.values.batchGet`.
+    ValuesBatchGet,
+    /// `spreadsheets.values.update`.
+    ValuesUpdate,
+    /// `spreadsheets.values.batchUpdate`.
+    ValuesBatchUpdate,
+    /// `spreadsheets.values.append`.
+    ValuesAppend,
+    /// `spreadsheets.values.clear`.
+    ValuesClear,
+    /// `spreadsheets.get`.
+    SpreadsheetsGet,
+    /// `spreadsheets.batchUpdate`.
+    SpreadsheetsBatchUpdate,
+    /// As a fault target: any write method.
+    AnyWrite,
+    /// As a fault target: any Sheets API method (not the token endpoint).
+    Any,
+}
+
+impl Method {
+    /// True for the methods that count against the write quota.
+    pub fn is_write(self) -> bool {
+        matches!(
+            self,
+            Method::ValuesUpdate
+                | Method::ValuesBatchUpdate
+                | Method::ValuesAppend
+                | Method::ValuesClear
+                | Method::SpreadsheetsBatchUpdate
+                | Method::AnyWrite
+        )
+    }
+
+    /// Whether a fault targeting `self` applies to a request of method `actual`.
+    fn matches(self, actual: Method) -> bool {
+        match self {
+            Method::Any => actual != Method::Token,
+            Method::AnyWrite => actual.is_write(),
+            exact => exact == actual,
+        }
+    }
+}
+
+/// An injected fault; each is consumed first-in first-out by the requests it matches.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GoogleFault {
+    /// Answer `status` with Google's error JSON, without applying, to the next `times`
+    /// matching requests (a 429 gets the quota message).
+    Status {
+        method: Method,
+        status: u16,
+        times: u32,
+    },
+    /// Apply the next `times` matching requests, then answer 503 UNAVAILABLE: a blind retry of
+    /// an append would duplicate rows.
+    AppliedThen503 { method: Method, times: u32 },
+    /// Sleep `duration` before handling the next matching request (once).
+    Delay { method: Method, duration: Duration },
+}
+
+/// A tab's properties, as `spreadsheets.get` reports them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TabProps {
+    pub sheet_id: i32,
+    pub title: String,
+    pub index: usize,
+    pub frozen_row_count: u32,
+    pub frozen_column_count: u32,
+    pub row_count: u32,
+    pub column_count: u32,
+}
+
+/// What the fake has seen.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GoogleStats {
+    /// `POST /token` requests, successful or not.
+    pub token_calls: u64,
+    /// Access tokens issued.
+    pub tokens_issued: u64,
+    /// Authenticated read requests (values.get, values.batchGet, spreadsheets.get), whatever
+    /// their outcome.
+    pub reads: u64,
+    /// Authenticated write requests (values.update/batchUpdate/append/clear,
+    /// spreadsheets.batchUpdate), whatever their outcome (429s and faults included).
+    pub writes: u64,
+    /// Write requests that changed the state (including `AppliedThen503` ones).
+    pub applied_writes: u64,
+    /// Requests per method (the token endpoint and authenticated Sheets requests).
+    pub per_method: BTreeMap<Method, u64>,
+    /// Sheets requests refused for a missing, unknown or expired bearer token.
+    pub rejected_401: u64,
+    /// Requests answered 429 (quota, or an injected 429).
+    pub rejected_429: u64,
+    /// Injected faults that fired.
+    pub faults_fired: u64,
+    /// Value writes that asked for `valueInputOption=USER_ENTERED` (should stay 0).
+    pub user_entered_writes: u64,
+    /// The largest request body seen, in bytes.
+    pub max_request_bytes: usize,
+    /// Every range written by a successful values.update/batchUpdate/append/clear, as Google
+    /// reports it (`Sheet1!A2:C3`), in order.
+    pub ranges_written: Vec<String>,
+}
+
+/// The server's shared state.
+pub(crate) struct Shared {
+    config: FakeGoogleConfig,
+    token_uri: String,
+    state: Mutex<State>,
+}
+
+pub(crate) struct State {
+    books: HashMap<String, Workbook>,
+    tokens: Tokens,
+    write_quota: Quota,
+    read_quota: Quota,
+    faults: Faults,
+    stats: GoogleStats,
+}
+
+/// Locks ignoring poison: a panicking test thread must not turn the server into a panic source.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// A running fake; stops when dropped.
+pub struct FakeGoogle {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    task: JoinHandle<()>,
+}
+
+impl Drop for FakeGoogle {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl FakeGoogle {
+    /// Starts the fake on `127.0.0.1:0`. Must be called inside a tokio runtime; panics only on
+    /// setup failure.
+    pub async fn start(config: FakeGoogleConfig) -> FakeGoogle {
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("testkit fake Google: cannot bind 127.0.0.1:0");
+        let addr = listener
+            .local_addr()
+            .expect("testkit fake Google: bound listener has no address");
+        let state = State {
+            books: HashMap::new(),
+            tokens: Tokens::default(),
+            write_quota: Quota::new(config.writes_per_minute, config.quota_window),
+            read_quota: Quota::new(config.reads_per_minute, config.quota_window),
+            faults: Faults::default(),
+            stats: GoogleStats::default(),
+        };
+        let shared = Arc::new(Shared {
+            config,
+            token_uri: format!("http://{addr}/token"),
+            state: Mutex::new(state),
+        });
+        let task = tokio::spawn(crate::runtime_api::serve(
+            listener,
+            routes::router(shared.clone()),
+        ));
+        FakeGoogle { addr, shared, task }
+    }
+
+    /// `http://127.0.0.1:PORT/`, for `hub.base_url(..)` (google-sheets4 appends
+    /// `v4/spreadsheets/...`).
+    pub fn base_url(&self) -> String {
+        format!("http://{}/", self.addr)
+    }
+
+    /// `http://127.0.0.1:PORT/token`, the `token_uri` (and JWT `aud`) of the test key.
+    pub fn token_uri(&self) -> String {
+        self.shared.token_uri.clone()
+    }
+
+    /// A service-account key JSON for the test key pair whose `token_uri` is this fake;
+    /// `yup_oauth2::parse_service_account_key` accepts it.
+    pub fn service_account_key_json(&self) -> String {
+        oauth::service_account_key_json(&self.shared.token_uri)
+    }
+
+    /// Issues an access token without the JWT exchange, e.g. for a hub built with a `String`
+    /// token. Counts as issued, not as a token call.
+    pub fn issue_access_token(&self) -> String {
+        let mut state = lock(&self.shared.state);
+        state.stats.tokens_issued += 1;
+        state.tokens.issue_for_test()
+    }
+
+    /// Creates (or replaces) an empty spreadsheet with one 1000×26 tab `Sheet1` (sheetId 0).
+    pub fn create_spreadsheet(&self, id: &str) {
+        lock(&self.shared.state)
+            .books
+            .insert(id.to_owned(), Workbook::new(id));
+    }
+
+    fn with_tab<R>(
+        &self,
+        spreadsheet: &str,
+        tab: &str,
+        f: impl FnOnce(&mut Workbook, usize) -> R,
+    ) -> R {
+        let mut state = lock(&self.shared.state);
+        let Some(book) = state.books.get_mut(spreadsheet) else {
+            panic!("fake Google: no spreadsheet {spreadsheet:?}");
+        };
+        let Some(index) = book.tab_index(tab) else {
+            let titles: Vec<&str> = book.tabs.iter().map(|t| t.title.as_str()).collect();
+            panic!(
+                "fake Google: spreadsheet {spreadsheet:?} has no tab {tab:?} (tabs: {titles:?})"
+            );
+        };
+        f(book, index)
+    }
+
+    /// The tab's cells as displayed text, trailing empty cells and rows trimmed (like a
+    /// `values.get` of the whole tab).
+    pub fn values(&self, spreadsheet: &str, tab: &str) -> Vec<Vec<String>> {
+        self.with_tab(spreadsheet, tab, |book, i| book.text(&book.tabs[i]))
+    }
+
+    /// One stored cell (0-based), to tell text from numbers and formulas.
+    pub fn cell(&self, spreadsheet: &str, tab: &str, row: usize, col: usize) -> Option<CellValue> {
+        self.with_tab(spreadsheet, tab, |book, i| {
+            book.cell(&book.tabs[i], row, col)
+        })
+    }
+
+    /// A person's edit: replaces every cell of the tab with `rows` (as text; `""` is empty),
+    /// growing the grid if needed.
+    pub fn set_values(&self, spreadsheet: &str, tab: &str, rows: Vec<Vec<String>>) {
+        self.with_tab(spreadsheet, tab, |book, i| book.set_text(i, rows));
+    }
+
+    /// A person inserts an empty row before 0-based row `at` (row 0 is the header).
+    pub fn person_insert_blank_row(&self, spreadsheet: &str, tab: &str, at: usize) {
+        self.with_tab(spreadsheet, tab, |book, i| book.insert_blank_row(i, at));
+    }
+
+    /// A person inserts a column before 0-based column `at`, with `header` in row 1 and empty
+    /// cells below (the seller's own column).
+    pub fn person_add_column(&self, spreadsheet: &str, tab: &str, header: &str, at: usize) {
+        self.with_tab(spreadsheet, tab, |book, i| book.add_column(i, header, at));
+    }
+
+    /// A person sorts the data rows (row 1, the header, stays) by a 0-based column; numbers
+    /// before text, blanks last.
+    pub fn person_sort_rows_by(
+        &self,
+        spreadsheet: &str,
+        tab: &str,
+        column: usize,
+        descending: bool,
+    ) {
+        self.with_tab(spreadsheet, tab, |book, i| {
+            book.sort_rows_by(i, column, descending)
+        });
+    }
+
+    /// The tab's properties, or `None` if the spreadsheet or tab does not exist.
+    pub fn tab_properties(&self, spreadsheet: &str, tab: &str) -> Option<TabProps> {
+        let state = lock(&self.shared.state);
+        let book = state.books.get(spreadsheet)?;
+        let index = book.tab_index(tab)?;
+        let meta = &book.tabs[index];
+        Some(TabProps {
+            sheet_id: meta.sheet_id,
+            title: meta.title.clone(),
+            index,
+            frozen_row_count: meta.frozen_rows,
+            frozen_column_count: meta.frozen_cols,
+            row_count: meta.rows,
+            column_count: meta.cols,
+        })
+    }
+
+    /// The titles of a spreadsheet's tabs in order (empty if it does not exist).
+    pub fn tab_titles(&self, spreadsheet: &str) -> Vec<String> {
+        let state = lock(&self.shared.state);
+        state
+            .books
+            .get(spreadsheet)
+            .map(|b| b.tabs.iter().map(|t| t.title.clone()).collect())
+            .unwrap_or_default()
+    }
+
+    /// Total grid cells (rows × columns over all tabs) of a spreadsheet.
+    pub fn total_cells(&self, spreadsheet: &str) -> u64 {
+        let state = lock(&self.shared.state);
+        state
+            .books
+            .get(spreadsheet)
+            .map_or(0, Workbook::total_cells)
+    }
+
+    /// A snapshot of the counters.
+    pub fn stats(&self) -> GoogleStats {
+        lock(&self.shared.state).stats.clone()
+    }
+
+    /// Queues a fault; faults are consumed first-in first-out by matching requests.
+    pub fn inject(&self, fault: GoogleFault) {
+        lock(&self.shared.state).faults.push(fault);
+    }
+}
