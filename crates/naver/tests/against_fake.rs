@@ -496,3 +496,36 @@ async fn a_window_in_the_future_is_clamped_to_now() {
         "a window wholly in the future needs no call"
     );
 }
+
+#[tokio::test]
+async fn a_token_with_under_30_minutes_left_is_refreshed_before_use() {
+    // Twenty-minute tokens: below the 30-minute mark, so the client asks again before each call
+    // instead of sending a token that is about to lapse and waiting for a 401.
+    let fake = FakeNaver::start(FakeNaverConfig {
+        rate_per_sec: 1000,
+        ..FakeNaverConfig::default()
+    })
+    .await;
+    fake.set_token_lifetime(Duration::from_secs(20 * 60));
+    let source = naver(&fake);
+    let (from, _) = fake.shop().span();
+    let window = Window::new(from, from + MAX_WINDOW).unwrap();
+    fetch(&source, &window, soon(30)).await.0.unwrap();
+    let stats = fake.stats();
+    assert_eq!(
+        stats.token_calls,
+        stats.feed_calls + stats.detail_calls,
+        "{stats:?}"
+    );
+    assert_eq!(stats.rejected("GW.AUTHN"), 0, "{stats:?}");
+
+    // Three-hour tokens: one serves the whole window.
+    let fake = FakeNaver::start(FakeNaverConfig {
+        rate_per_sec: 1000,
+        ..FakeNaverConfig::default()
+    })
+    .await;
+    let source = naver(&fake);
+    fetch(&source, &window, soon(30)).await.0.unwrap();
+    assert_eq!(fake.stats().token_calls, 1);
+}
