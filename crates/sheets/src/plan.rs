@@ -1,0 +1,556 @@
+//! Deciding an upsert, without I/O: given what the tab holds and the rows we want, which header
+//! cells to add, which rows to write where, and what to report.
+//!
+//! - Columns are matched by header text (trimmed), never by position: the seller may reorder
+//!   columns or add their own anywhere. Managed headers missing from the sheet are added after
+//!   the last header cell.
+//! - Rows are matched by key. A new key goes to the first row after the last data row; a key
+//!   whose managed cells differ is rewritten in place (all its managed cells); an equal row is
+//!   left alone. A key found twice in the sheet is updated in its first row and reported.
+//! - Only managed columns are ever written: every write range covers a contiguous run of
+//!   managed columns, so a seller's column between two of ours is never touched.
+
+use std::collections::HashMap;
+
+use ordersync_core::rows::{Cell, SheetRow};
+use serde_json::Value;
+
+/// What the plan needs from the tab: its header row and data rows, as read with
+/// `UNFORMATTED_VALUE` (numbers are JSON numbers), trailing empties trimmed.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Existing {
+    pub header: Vec<Value>,
+    pub rows: Vec<Vec<Value>>,
+}
+
+/// One write: a block of rows × a contiguous run of columns (0-based grid indexes; row 0 is the
+/// header row).
+#[derive(Debug, Clone, PartialEq)]
+pub struct BlockWrite {
+    pub first_row: usize,
+    pub first_col: usize,
+    pub values: Vec<Vec<Cell>>,
+}
+
+impl BlockWrite {
+    pub fn last_row(&self) -> usize {
+        self.first_row + self.values.len() - 1
+    }
+
+    pub fn last_col(&self) -> usize {
+        self.first_col + self.values.first().map_or(1, Vec::len) - 1
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Plan {
+    /// Header cells to write (new managed columns), as blocks on row 0.
+    pub header_writes: Vec<BlockWrite>,
+    /// Data writes: new rows and changed rows.
+    pub row_writes: Vec<BlockWrite>,
+    pub appended: u64,
+    pub updated: u64,
+    pub unchanged: u64,
+    /// Keys that appear more than once in the sheet (updated in their first row).
+    pub duplicate_keys: Vec<String>,
+    /// Grid size the writes need (rows, columns).
+    pub needed_rows: usize,
+    pub needed_cols: usize,
+}
+
+/// The sheet's header row cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HeaderError {
+    #[error(
+        "the header `{header}` appears more than once in row 1 (columns {first} and {second}); rename one so rows can be matched by header"
+    )]
+    Duplicate {
+        header: String,
+        first: String,
+        second: String,
+    },
+}
+
+/// Text of a cell as read back, for matching keys and headers.
+pub fn cell_text(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        Value::Number(n) => match n.as_f64() {
+            // A key typed as a number reads back as one; compare it as its integer text.
+            Some(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", f as i64),
+            _ => n.to_string(),
+        },
+        Value::Bool(b) => if *b { "TRUE" } else { "FALSE" }.to_owned(),
+        _ => String::new(),
+    }
+}
+
+fn same(existing: Option<&Value>, wanted: &Cell) -> bool {
+    match (existing, wanted) {
+        (None | Some(Value::Null), Cell::Text(t)) => t.is_empty(),
+        (None | Some(Value::Null), Cell::Number(_)) => false,
+        (Some(Value::String(s)), Cell::Text(t)) => s == t,
+        (Some(Value::Number(n)), Cell::Number(i)) => n.as_f64() == Some(*i as f64),
+        (Some(Value::Bool(_)), Cell::Text(t)) => cell_text(existing.expect("matched Some")) == *t,
+        _ => false,
+    }
+}
+
+/// Splits sorted column indexes into contiguous runs: `[1,2,3,5,6]` → `[(1,3),(5,6)]`.
+fn runs(columns: &[usize]) -> Vec<(usize, usize)> {
+    let mut out: Vec<(usize, usize)> = Vec::new();
+    for &c in columns {
+        match out.last_mut() {
+            Some((_, end)) if *end + 1 == c => *end = c,
+            _ => out.push((c, c)),
+        }
+    }
+    out
+}
+
+/// Plans the upsert of `rows` (one per key; later duplicates win) with `headers` (ours, in
+/// cell order) and the key at `key_index` of them.
+pub fn plan(
+    existing: &Existing,
+    headers: &[String],
+    key_index: usize,
+    rows: &[SheetRow],
+) -> Result<Plan, HeaderError> {
+    // Where each managed header is in the sheet, adding the missing ones after the last cell.
+    let mut position: HashMap<&str, usize> = HashMap::new();
+    for (col, value) in existing.header.iter().enumerate() {
+        let text = cell_text(value);
+        let text = text.trim();
+        if text.is_empty() {
+            continue;
+        }
+        if let Some(h) = headers.iter().find(|h| h.trim() == text) {
+            if let Some(&first) = position.get(h.as_str()) {
+                return Err(HeaderError::Duplicate {
+                    header: text.to_owned(),
+                    first: crate::a1::column_letters(first),
+                    second: crate::a1::column_letters(col),
+                });
+            }
+            position.insert(h.as_str(), col);
+        }
+    }
+    let mut next_col = existing.header.len();
+    let mut added = Vec::new();
+    let sheet_col: Vec<usize> = headers
+        .iter()
+        .map(|h| {
+            *position.entry(h.as_str()).or_insert_with(|| {
+                let col = next_col;
+                next_col += 1;
+                added.push((col, h.clone()));
+                col
+            })
+        })
+        .collect();
+
+    let mut plan = Plan::default();
+    let mut added_cols: Vec<usize> = added.iter().map(|(c, _)| *c).collect();
+    added_cols.sort_unstable();
+    for (start, end) in runs(&added_cols) {
+        let header_of = |c: usize| {
+            added
+                .iter()
+                .find(|(col, _)| *col == c)
+                .map(|(_, h)| h.clone())
+                .unwrap_or_default()
+        };
+        plan.header_writes.push(BlockWrite {
+            first_row: 0,
+            first_col: start,
+            values: vec![(start..=end).map(|c| Cell::Text(header_of(c))).collect()],
+        });
+    }
+
+    // Existing keys → their first data row.
+    let key_col = sheet_col[key_index];
+    let mut row_of: HashMap<String, usize> = HashMap::new();
+    for (i, row) in existing.rows.iter().enumerate() {
+        let key = row.get(key_col).map(cell_text).unwrap_or_default();
+        let key = key.trim();
+        if key.is_empty() {
+            continue;
+        }
+        if row_of.contains_key(key) {
+            if !plan.duplicate_keys.iter().any(|k| k == key) {
+                plan.duplicate_keys.push(key.to_owned());
+            }
+        } else {
+            row_of.insert(key.to_owned(), i);
+        }
+    }
+
+    // Managed columns in sheet order, and the runs they form.
+    let mut order: Vec<usize> = (0..headers.len()).collect();
+    order.sort_by_key(|&i| sheet_col[i]);
+    let sorted_cols: Vec<usize> = order.iter().map(|&i| sheet_col[i]).collect();
+    let segments = runs(&sorted_cols);
+
+    // Later rows for the same key win (a later window is a later change).
+    let mut wanted: Vec<&SheetRow> = Vec::with_capacity(rows.len());
+    let mut index_of: HashMap<&str, usize> = HashMap::new();
+    for row in rows {
+        match index_of.get(row.key.as_str()) {
+            Some(&i) => wanted[i] = row,
+            None => {
+                index_of.insert(row.key.as_str(), wanted.len());
+                wanted.push(row);
+            }
+        }
+    }
+
+    let mut writes: Vec<(usize, &SheetRow)> = Vec::new();
+    let mut next_row = existing.rows.len() + 1;
+    for row in wanted {
+        match row_of.get(row.key.as_str()) {
+            Some(&i) => {
+                let current = &existing.rows[i];
+                let equal =
+                    (0..headers.len()).all(|h| same(current.get(sheet_col[h]), &row.cells[h]));
+                if equal {
+                    plan.unchanged += 1;
+                } else {
+                    plan.updated += 1;
+                    writes.push((i + 1, row));
+                }
+            }
+            None => {
+                plan.appended += 1;
+                writes.push((next_row, row));
+                next_row += 1;
+            }
+        }
+    }
+    writes.sort_by_key(|(r, _)| *r);
+
+    // Consecutive rows share one block per column run.
+    let mut start = 0;
+    while start < writes.len() {
+        let mut end = start;
+        while end + 1 < writes.len() && writes[end + 1].0 == writes[end].0 + 1 {
+            end += 1;
+        }
+        for &(first, last) in &segments {
+            let values = writes[start..=end]
+                .iter()
+                .map(|(_, row)| {
+                    (first..=last)
+                        .map(|c| {
+                            let h = order
+                                .iter()
+                                .find(|&&i| sheet_col[i] == c)
+                                .copied()
+                                .expect("run of managed columns");
+                            row.cells[h].clone()
+                        })
+                        .collect()
+                })
+                .collect();
+            plan.row_writes.push(BlockWrite {
+                first_row: writes[start].0,
+                first_col: first,
+                values,
+            });
+        }
+        start = end + 1;
+    }
+
+    plan.needed_rows = next_row.max(1);
+    plan.needed_cols = next_col.max(sheet_col.iter().max().map_or(0, |m| m + 1));
+    Ok(plan)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn headers() -> Vec<String> {
+        ["상품주문번호", "상태", "수량"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect()
+    }
+
+    fn row(key: &str, status: &str, qty: i64) -> SheetRow {
+        SheetRow {
+            key: key.into(),
+            cells: vec![
+                Cell::Text(key.into()),
+                Cell::Text(status.into()),
+                Cell::Number(qty),
+            ],
+        }
+    }
+
+    fn grid(rows: &[&[Value]]) -> Vec<Vec<Value>> {
+        rows.iter().map(|r| r.to_vec()).collect()
+    }
+
+    #[test]
+    fn empty_tab_gets_header_and_rows_in_one_block() {
+        let p = plan(
+            &Existing::default(),
+            &headers(),
+            0,
+            &[row("1", "결제완료", 1), row("2", "배송중", 2)],
+        )
+        .unwrap();
+        assert_eq!(
+            p.header_writes,
+            vec![BlockWrite {
+                first_row: 0,
+                first_col: 0,
+                values: vec![headers().into_iter().map(Cell::Text).collect()]
+            }]
+        );
+        assert_eq!(p.row_writes.len(), 1);
+        assert_eq!(
+            (
+                p.row_writes[0].first_row,
+                p.row_writes[0].last_row(),
+                p.row_writes[0].last_col()
+            ),
+            (1, 2, 2)
+        );
+        assert_eq!((p.appended, p.updated, p.unchanged), (2, 0, 0));
+        assert_eq!((p.needed_rows, p.needed_cols), (3, 3));
+    }
+
+    #[test]
+    fn unchanged_rows_make_no_writes_and_numbers_compare_as_numbers() {
+        let existing = Existing {
+            header: vec![json!("상품주문번호"), json!("상태"), json!("수량")],
+            rows: grid(&[
+                &[json!("1"), json!("결제완료"), json!(1)],
+                &[json!("2"), json!("배송중"), json!(2.0)],
+            ]),
+        };
+        let p = plan(
+            &existing,
+            &headers(),
+            0,
+            &[row("2", "배송중", 2), row("1", "결제완료", 1)],
+        )
+        .unwrap();
+        assert!(
+            p.header_writes.is_empty() && p.row_writes.is_empty(),
+            "{p:?}"
+        );
+        assert_eq!(p.unchanged, 2);
+    }
+
+    #[test]
+    fn seller_columns_and_order_are_respected() {
+        // The seller moved 수량 first and put their own 메모 column between ours.
+        let existing = Existing {
+            header: vec![
+                json!("수량"),
+                json!("메모"),
+                json!("상품주문번호"),
+                json!("상태"),
+            ],
+            rows: grid(&[&[json!(1), json!("포장 완료"), json!("1"), json!("결제완료")]]),
+        };
+        let p = plan(
+            &existing,
+            &headers(),
+            0,
+            &[row("1", "배송중", 1), row("3", "결제완료", 5)],
+        )
+        .unwrap();
+        assert!(p.header_writes.is_empty());
+        assert_eq!((p.updated, p.appended), (1, 1));
+        // Two consecutive rows (1 and 2) × two column runs (A, C:D); never column B.
+        let ranges: Vec<_> = p
+            .row_writes
+            .iter()
+            .map(|w| (w.first_row, w.first_col, w.last_col()))
+            .collect();
+        assert_eq!(ranges, [(1, 0, 0), (1, 2, 3)]);
+        assert_eq!(
+            p.row_writes[1].values[0],
+            vec![Cell::Text("1".into()), Cell::Text("배송중".into())]
+        );
+        assert_eq!(p.row_writes[0].values[1], vec![Cell::Number(5)]);
+    }
+
+    #[test]
+    fn missing_managed_headers_go_after_the_last_header_cell() {
+        let existing = Existing {
+            header: vec![json!("상품주문번호"), json!("내 메모")],
+            rows: grid(&[&[json!("1"), json!("x")]]),
+        };
+        let p = plan(&existing, &headers(), 0, &[row("1", "결제완료", 1)]).unwrap();
+        assert_eq!(
+            p.header_writes,
+            vec![BlockWrite {
+                first_row: 0,
+                first_col: 2,
+                values: vec![vec![Cell::Text("상태".into()), Cell::Text("수량".into())]]
+            }]
+        );
+        assert_eq!(p.needed_cols, 4);
+        assert_eq!(p.updated, 1);
+    }
+
+    #[test]
+    fn duplicates_and_numeric_keys() {
+        let existing = Existing {
+            header: vec![json!("상품주문번호"), json!("상태"), json!("수량")],
+            rows: grid(&[
+                &[json!(7), json!("a"), json!(1)],
+                &[json!(""), json!("seller note")],
+                &[json!("7"), json!("b"), json!(1)],
+            ]),
+        };
+        let p = plan(&existing, &headers(), 0, &[row("7", "a", 1)]).unwrap();
+        assert_eq!(p.duplicate_keys, ["7"]);
+        // The first row holds key 7 (typed as a number): matched, and rewritten as text.
+        assert_eq!((p.updated, p.appended), (1, 0));
+        assert_eq!(p.row_writes[0].first_row, 1);
+        assert_eq!(p.row_writes[0].values[0][0], Cell::Text("7".into()));
+        let p = plan(&existing, &headers(), 0, &[row("8", "new", 1)]).unwrap();
+        assert_eq!(
+            p.row_writes[0].first_row, 4,
+            "after the last data row, blank-key rows included"
+        );
+    }
+
+    #[test]
+    fn a_duplicated_managed_header_is_an_error() {
+        let existing = Existing {
+            header: vec![json!("상태"), json!("상품주문번호"), json!("상태")],
+            rows: vec![],
+        };
+        let err = plan(&existing, &headers(), 0, &[]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "the header `상태` appears more than once in row 1 (columns A and C); rename one so rows can be matched by header"
+        );
+    }
+
+    #[test]
+    fn later_rows_for_a_key_win() {
+        let p = plan(
+            &Existing::default(),
+            &headers(),
+            0,
+            &[row("1", "old", 1), row("1", "new", 1)],
+        )
+        .unwrap();
+        assert_eq!(p.appended, 1);
+        assert_eq!(
+            p.row_writes[0].values,
+            vec![vec![
+                Cell::Text("1".into()),
+                Cell::Text("new".into()),
+                Cell::Number(1)
+            ]]
+        );
+    }
+
+    /// Applies a plan's writes to a grid, as the API would.
+    fn apply(existing: &Existing, p: &Plan) -> Existing {
+        let mut grid: Vec<Vec<Value>> = std::iter::once(existing.header.clone())
+            .chain(existing.rows.iter().cloned())
+            .collect();
+        for w in p.header_writes.iter().chain(&p.row_writes) {
+            for (dr, cells) in w.values.iter().enumerate() {
+                let r = w.first_row + dr;
+                if grid.len() <= r {
+                    grid.resize(r + 1, Vec::new());
+                }
+                for (dc, cell) in cells.iter().enumerate() {
+                    let c = w.first_col + dc;
+                    if grid[r].len() <= c {
+                        grid[r].resize(c + 1, Value::String(String::new()));
+                    }
+                    grid[r][c] = match cell {
+                        Cell::Text(t) => Value::String(t.clone()),
+                        Cell::Number(n) => json!(n),
+                    };
+                }
+            }
+        }
+        let header = grid.first().cloned().unwrap_or_default();
+        Existing {
+            header,
+            rows: grid.into_iter().skip(1).collect(),
+        }
+    }
+
+    use proptest::prelude::*;
+
+    fn arb_rows() -> impl Strategy<Value = Vec<SheetRow>> {
+        prop::collection::vec(
+            (
+                0u8..12,
+                prop::sample::select(vec!["결제완료", "배송중", "=SUM(A1)", ""]),
+                0i64..4,
+            ),
+            0..25,
+        )
+        .prop_map(|v| {
+            v.into_iter()
+                .map(|(k, s, q)| row(&format!("2026{k:03}"), s, q))
+                .collect()
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(128))]
+
+        /// Whatever the sheet holds (seller columns anywhere, earlier runs, reordered rows),
+        /// applying a plan and planning again writes nothing, never touches seller cells, and
+        /// leaves exactly one row per key with the latest values.
+        #[test]
+        fn upsert_converges_and_spares_seller_cells(
+            first in arb_rows(),
+            second in arb_rows(),
+            seller_col in 0usize..4,
+            shuffle in any::<u64>(),
+        ) {
+            let mut existing = Existing::default();
+            let p = plan(&existing, &headers(), 0, &first).unwrap();
+            existing = apply(&existing, &p);
+            // The seller inserts their own column and fills it, then sorts the rows.
+            for (i, r) in std::iter::once(&mut existing.header).chain(existing.rows.iter_mut()).enumerate() {
+                let at = seller_col.min(r.len());
+                r.insert(at, if i == 0 { json!("내 메모") } else { json!(format!("memo {i}")) });
+            }
+            let n = existing.rows.len();
+            if n > 1 { existing.rows.rotate_left((shuffle as usize) % n); }
+            let seller_at = existing.header.iter().position(|h| h == &json!("내 메모")).unwrap();
+            let seller_cells: Vec<Value> = existing.rows.iter().map(|r| r.get(seller_at).cloned().unwrap_or(Value::Null)).collect();
+
+            let p = plan(&existing, &headers(), 0, &second).unwrap();
+            for w in p.header_writes.iter().chain(&p.row_writes) {
+                prop_assert!(!(w.first_col..=w.last_col()).contains(&seller_at), "wrote the seller's column: {w:?}");
+            }
+            let after = apply(&existing, &p);
+            for (i, cell) in seller_cells.iter().enumerate() {
+                prop_assert_eq!(after.rows[i].get(seller_at).cloned().unwrap_or(Value::Null), cell.clone());
+            }
+            let again = plan(&after, &headers(), 0, &second).unwrap();
+            prop_assert!(again.row_writes.is_empty() && again.header_writes.is_empty(), "{again:?}");
+
+            // One row per key; each key's row holds the last wanted values.
+            let key_at = after.header.iter().position(|h| h == &json!("상품주문번호")).unwrap();
+            let mut keys = std::collections::HashMap::new();
+            for r in &after.rows {
+                let k = r.get(key_at).map(cell_text).unwrap_or_default();
+                if !k.is_empty() { *keys.entry(k).or_insert(0) += 1; }
+            }
+            prop_assert!(keys.values().all(|&c| c == 1), "{keys:?}");
+            for want in &second {
+                prop_assert!(keys.contains_key(&want.key));
+            }
+        }
+    }
+}
