@@ -91,6 +91,8 @@ fn same(existing: Option<&Value>, wanted: &Cell) -> bool {
         (None | Some(Value::Null), Cell::Number(_)) => false,
         (Some(Value::String(s)), Cell::Text(t)) => s == t,
         (Some(Value::Number(n)), Cell::Number(i)) => n.as_f64() == Some(*i as f64),
+        // A person retyped or pasted the number as text: it shows the same, leave it.
+        (Some(Value::String(s)), Cell::Number(i)) => s.trim() == i.to_string(),
         (Some(Value::Bool(_)), Cell::Text(t)) => cell_text(existing.expect("matched Some")) == *t,
         _ => false,
     }
@@ -343,6 +345,26 @@ mod tests {
             "{p:?}"
         );
         assert_eq!(p.unchanged, 2);
+    }
+
+    #[test]
+    fn a_number_stored_as_equal_text_is_unchanged() {
+        let existing = Existing {
+            header: vec![json!("상품주문번호"), json!("상태"), json!("수량")],
+            rows: grid(&[&[json!("1"), json!("a"), json!("3")]]),
+        };
+        assert_eq!(
+            plan(&existing, &headers(), 0, &[row("1", "a", 3)])
+                .unwrap()
+                .unchanged,
+            1
+        );
+        assert_eq!(
+            plan(&existing, &headers(), 0, &[row("1", "a", 4)])
+                .unwrap()
+                .updated,
+            1
+        );
     }
 
     #[test]

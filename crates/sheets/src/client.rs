@@ -1,0 +1,436 @@
+//! The Google Sheets client: google-sheets4 + yup-oauth2 with the service account's key, calls
+//! retried on 429 and 5xx with truncated exponential backoff and jitter inside a deadline.
+//!
+//! Guards for the crate's traps (reference §0): every call asks for the spreadsheets scope only
+//! (the crate's default would be full Drive); ranges in URL paths are percent-encoded; values
+//! are never JSON null (the crate drops nulls and shifts cells); the connector speaks HTTP/1.1
+//! as well as HTTP/2; TLS is the process's one rustls provider (ring). Every write goes to an
+//! explicit range, so retrying one is safe; nothing here ever calls `append`.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use google_sheets4::api::{
+    BatchUpdateSpreadsheetRequest, BatchUpdateValuesRequest, Request, Response as BatchReply,
+    Scope, ValueRange,
+};
+use google_sheets4::{Sheets, hyper_rustls, hyper_util, yup_oauth2};
+use serde_json::Value;
+use tracing::warn;
+
+use crate::a1;
+use crate::error::SheetsError;
+use crate::plan::Existing;
+
+/// Production API root (`GOOGLE_SHEETS_BASE_URL` overrides it).
+pub const DEFAULT_BASE_URL: &str = "https://sheets.googleapis.com/";
+
+type Connector = hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>;
+type Hub = Sheets<Connector>;
+
+#[derive(Debug, Clone)]
+pub struct SheetsConfig {
+    /// Ends with `/` (google-sheets4 concatenates `v4/spreadsheets/...`).
+    pub base_url: String,
+    pub backoff_base: Duration,
+    pub backoff_cap: Duration,
+    /// Google's cell limit per spreadsheet (all tabs, empty cells included).
+    pub max_cells: usize,
+}
+
+impl Default for SheetsConfig {
+    fn default() -> Self {
+        SheetsConfig {
+            base_url: DEFAULT_BASE_URL.to_owned(),
+            // Google's advice: 2^n s plus up to 1 s of jitter, capped at 32–64 s.
+            backoff_base: Duration::from_secs(1),
+            backoff_cap: Duration::from_secs(32),
+            max_cells: 10_000_000,
+        }
+    }
+}
+
+impl SheetsConfig {
+    /// Reads `GOOGLE_SHEETS_BASE_URL`.
+    pub fn from_env() -> Result<Self, SheetsError> {
+        let mut config = SheetsConfig::default();
+        if let Ok(url) = std::env::var("GOOGLE_SHEETS_BASE_URL") {
+            config.base_url = check_base_url(&url)?;
+        }
+        Ok(config)
+    }
+}
+
+/// An `http(s)://host[:port]/…` URL, with the trailing `/` the crate needs. A malformed base URL
+/// would make google-sheets4 panic at call time, so it is checked here, once.
+pub fn check_base_url(url: &str) -> Result<String, SheetsError> {
+    let url = url.trim();
+    let ok = (url.starts_with("http://") || url.starts_with("https://"))
+        && url
+            .split("://")
+            .nth(1)
+            .is_some_and(|rest| !rest.is_empty() && !rest.starts_with('/'))
+        && !url.contains(char::is_whitespace);
+    if !ok {
+        return Err(SheetsError::Config(
+            "GOOGLE_SHEETS_BASE_URL must be an http(s) URL".into(),
+        ));
+    }
+    Ok(if url.ends_with('/') {
+        url.to_owned()
+    } else {
+        format!("{url}/")
+    })
+}
+
+/// A tab as the sheet describes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TabInfo {
+    pub sheet_id: i32,
+    pub title: String,
+    pub rows: usize,
+    pub cols: usize,
+    pub frozen_rows: usize,
+}
+
+/// A tab's contents plus its grid size (from the range the API echoes).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TabRead {
+    pub existing: Existing,
+    pub grid_rows: usize,
+    pub grid_cols: usize,
+}
+
+pub struct SheetsClient {
+    hub: Hub,
+    config: SheetsConfig,
+    reads: AtomicU64,
+    writes: AtomicU64,
+}
+
+enum Retry {
+    Quota(String),
+    Transient(String),
+}
+
+/// Reads `'Tab'!A1:Z1000` → (1000, 26).
+fn grid_from_range(range: &str) -> Option<(usize, usize)> {
+    let cells = range.rsplit('!').next()?;
+    let end = cells.split(':').nth(1)?;
+    let letters: String = end
+        .chars()
+        .take_while(|c| c.is_ascii_alphabetic())
+        .collect();
+    let digits: String = end.chars().skip(letters.len()).collect();
+    let cols = letters.bytes().fold(0usize, |n, b| {
+        n * 26 + (b.to_ascii_uppercase() - b'A' + 1) as usize
+    });
+    Some((digits.parse().ok()?, cols))
+}
+
+impl SheetsClient {
+    /// Builds the client from a service-account key (JSON). The key's `token_uri` is honoured.
+    pub async fn new(key_json: &str, config: SheetsConfig) -> Result<Self, SheetsError> {
+        ordersync_core::tls::install_crypto_provider();
+        // yup's parse error may quote the key; say only that it is not one.
+        let key = yup_oauth2::parse_service_account_key(key_json).map_err(|_| {
+            SheetsError::Config("the Google service-account key is not valid key JSON".into())
+        })?;
+        let auth = yup_oauth2::ServiceAccountAuthenticator::builder(key)
+            .build()
+            .await
+            .map_err(|_| {
+                SheetsError::Config(
+                    "the Google service-account key's private key cannot be used".into(),
+                )
+            })?;
+        let connector = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_native_roots()
+            .map_err(|e| SheetsError::Config(format!("no TLS root certificates: {e}")))?
+            .https_or_http()
+            .enable_http1()
+            .enable_http2()
+            .build();
+        let http =
+            hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+                .build(connector);
+        let mut hub = Sheets::new(http, auth);
+        hub.base_url(config.base_url.clone());
+        Ok(SheetsClient {
+            hub,
+            config,
+            reads: AtomicU64::new(0),
+            writes: AtomicU64::new(0),
+        })
+    }
+
+    pub fn config(&self) -> &SheetsConfig {
+        &self.config
+    }
+
+    /// (reads, writes) made so far, retries included.
+    pub fn calls(&self) -> (u64, u64) {
+        (
+            self.reads.load(Ordering::Relaxed),
+            self.writes.load(Ordering::Relaxed),
+        )
+    }
+
+    fn classify(
+        &self,
+        spreadsheet: &str,
+        error: google_sheets4::Error,
+    ) -> Result<Retry, SheetsError> {
+        use google_sheets4::Error as E;
+        let (code, status, message) = match &error {
+            E::BadRequest(v) => (
+                v["error"]["code"].as_u64().unwrap_or(400) as u16,
+                v["error"]["status"].as_str().unwrap_or("").to_owned(),
+                v["error"]["message"]
+                    .as_str()
+                    .unwrap_or("")
+                    .chars()
+                    .take(300)
+                    .collect::<String>(),
+            ),
+            E::Failure(response) => (
+                response.status().as_u16(),
+                String::new(),
+                "a non-JSON error answer".into(),
+            ),
+            E::HttpError(_) | E::Io(_) => return Ok(Retry::Transient("connection failed".into())),
+            E::JsonDecodeError(..) => return Ok(Retry::Transient("an unreadable answer".into())),
+            E::MissingToken(_) => {
+                return Err(SheetsError::Auth {
+                    status: "token".into(),
+                    message: "no access token could be obtained for the service account".into(),
+                });
+            }
+            other => {
+                return Err(SheetsError::Config(format!(
+                    "unexpected client error: {other}"
+                )));
+            }
+        };
+        match code {
+            429 => Ok(Retry::Quota(message)),
+            408 | 500..=599 => Ok(Retry::Transient(format!("HTTP {code} {status}: {message}"))),
+            401 | 403 => Err(SheetsError::Auth {
+                status: format!("HTTP {code} {status}"),
+                message,
+            }),
+            404 => Err(SheetsError::NotFound {
+                spreadsheet: spreadsheet.to_owned(),
+            }),
+            _ => Err(SheetsError::Rejected {
+                status: format!("HTTP {code} {status}"),
+                message,
+            }),
+        }
+    }
+
+    /// Runs `call` until it succeeds, fails for good, or the next wait would pass `deadline`.
+    async fn retrying<T, F, Fut>(
+        &self,
+        spreadsheet: &str,
+        deadline: Instant,
+        is_write: bool,
+        call: F,
+    ) -> Result<T, SheetsError>
+    where
+        F: Fn() -> Fut,
+        Fut: std::future::Future<Output = google_sheets4::Result<T>>,
+    {
+        let mut attempt = 0u32;
+        loop {
+            let counter = if is_write { &self.writes } else { &self.reads };
+            counter.fetch_add(1, Ordering::Relaxed);
+            let error = match call().await {
+                Ok(value) => return Ok(value),
+                Err(e) => e,
+            };
+            let retry = self.classify(spreadsheet, error)?;
+            // Truncated exponential backoff with full jitter.
+            let ceiling = self
+                .config
+                .backoff_base
+                .saturating_mul(1u32 << attempt.min(16))
+                .min(self.config.backoff_cap);
+            let delay = ceiling.mul_f64(fastrand::f64());
+            attempt += 1;
+            let reason = match &retry {
+                Retry::Quota(m) | Retry::Transient(m) => m.clone(),
+            };
+            warn!(attempt, delay_ms = delay.as_millis() as u64, reason = %reason, "Sheets call failed; retrying");
+            if Instant::now() + delay >= deadline {
+                return Err(match retry {
+                    Retry::Quota(message) => SheetsError::RateLimited { message },
+                    Retry::Transient(message) => SheetsError::Upstream { message },
+                });
+            }
+            tokio::time::sleep(delay).await;
+        }
+    }
+
+    /// The whole tab (header + data, unformatted values), or `None` when there is no such tab.
+    pub async fn read_tab(
+        &self,
+        spreadsheet: &str,
+        tab: &str,
+        deadline: Instant,
+    ) -> Result<Option<TabRead>, SheetsError> {
+        let range = a1::path_segment(&a1::whole_tab(tab));
+        let result = self
+            .retrying(spreadsheet, deadline, false, || {
+                self.hub
+                    .spreadsheets()
+                    .values_get(spreadsheet, &range)
+                    .major_dimension("ROWS")
+                    .value_render_option("UNFORMATTED_VALUE")
+                    .add_scope(Scope::Spreadsheet)
+                    .doit()
+            })
+            .await;
+        let (_, values) = match result {
+            Ok(ok) => ok,
+            // A missing tab is a 400 "Unable to parse range".
+            Err(SheetsError::Rejected { message, .. })
+                if message.contains("Unable to parse range") =>
+            {
+                return Ok(None);
+            }
+            Err(e) => return Err(e),
+        };
+        let (grid_rows, grid_cols) = values
+            .range
+            .as_deref()
+            .and_then(grid_from_range)
+            .unwrap_or((0, 0));
+        let mut rows = values.values.unwrap_or_default().into_iter();
+        let header = rows.next().unwrap_or_default();
+        Ok(Some(TabRead {
+            existing: Existing {
+                header,
+                rows: rows.collect(),
+            },
+            grid_rows,
+            grid_cols,
+        }))
+    }
+
+    /// Every tab's properties.
+    pub async fn tabs(
+        &self,
+        spreadsheet: &str,
+        deadline: Instant,
+    ) -> Result<Vec<TabInfo>, SheetsError> {
+        let (_, sheet) = self
+            .retrying(spreadsheet, deadline, false, || {
+                self.hub
+                    .spreadsheets()
+                    .get(spreadsheet)
+                    .param("fields", "sheets.properties")
+                    .add_scope(Scope::Spreadsheet)
+                    .doit()
+            })
+            .await?;
+        Ok(sheet
+            .sheets
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|s| {
+                let p = s.properties?;
+                let grid = p.grid_properties.unwrap_or_default();
+                Some(TabInfo {
+                    sheet_id: p.sheet_id?,
+                    title: p.title.unwrap_or_default(),
+                    rows: grid.row_count.unwrap_or(0).max(0) as usize,
+                    cols: grid.column_count.unwrap_or(0).max(0) as usize,
+                    frozen_rows: grid.frozen_row_count.unwrap_or(0).max(0) as usize,
+                })
+            })
+            .collect())
+    }
+
+    /// One atomic structure change (`spreadsheets.batchUpdate`); returns the replies.
+    pub async fn structure(
+        &self,
+        spreadsheet: &str,
+        requests: Vec<Request>,
+        deadline: Instant,
+    ) -> Result<Vec<BatchReply>, SheetsError> {
+        let request = BatchUpdateSpreadsheetRequest {
+            requests: Some(requests),
+            ..Default::default()
+        };
+        let (_, reply) = self
+            .retrying(spreadsheet, deadline, true, || {
+                self.hub
+                    .spreadsheets()
+                    .batch_update(request.clone(), spreadsheet)
+                    .add_scope(Scope::Spreadsheet)
+                    .doit()
+            })
+            .await?;
+        Ok(reply.replies.unwrap_or_default())
+    }
+
+    /// One `values.batchUpdate` of explicit ranges, `RAW`.
+    pub async fn write(
+        &self,
+        spreadsheet: &str,
+        data: Vec<ValueRange>,
+        deadline: Instant,
+    ) -> Result<(), SheetsError> {
+        debug_assert!(
+            data.iter()
+                .flat_map(|r| r.values.iter().flatten().flatten())
+                .all(|v| !v.is_null()),
+            "JSON null would shift cells"
+        );
+        let request = BatchUpdateValuesRequest {
+            value_input_option: Some("RAW".into()),
+            data: Some(data),
+            ..Default::default()
+        };
+        self.retrying(spreadsheet, deadline, true, || {
+            self.hub
+                .spreadsheets()
+                .values_batch_update(request.clone(), spreadsheet)
+                .add_scope(Scope::Spreadsheet)
+                .doit()
+        })
+        .await
+        .map(|_| ())
+    }
+}
+
+/// A cell for the API: text or number, never null.
+pub fn to_value(cell: &ordersync_core::rows::Cell) -> Value {
+    match cell {
+        ordersync_core::rows::Cell::Text(t) => Value::String(t.clone()),
+        ordersync_core::rows::Cell::Number(n) => Value::from(*n),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grid_size_comes_from_the_echoed_range() {
+        assert_eq!(grid_from_range("'주문'!A1:Z1000"), Some((1000, 26)));
+        assert_eq!(grid_from_range("Sheet1!A1:AB7"), Some((7, 28)));
+        assert_eq!(grid_from_range("nonsense"), None);
+    }
+
+    #[test]
+    fn base_urls_are_checked_and_get_their_slash() {
+        assert_eq!(
+            check_base_url("http://127.0.0.1:9").unwrap(),
+            "http://127.0.0.1:9/"
+        );
+        assert!(check_base_url("sheets.googleapis.com").is_err());
+        assert!(check_base_url("http:// bad").is_err());
+    }
+}

@@ -1,0 +1,306 @@
+//! The upsert against the test kit's strict fake Google server (OAuth with an RS256-signed JWT,
+//! Sheets v4 with grid limits, quotas and faults), through the real google-sheets4 client.
+
+use std::time::{Duration, Instant};
+
+use ordersync_core::errors::{Classify, ErrorName};
+use ordersync_core::rows::{Cell, SheetRow};
+use ordersync_sheets::{SheetsClient, SheetsConfig, Target, upsert};
+use ordersync_testkit::google::{FakeGoogle, FakeGoogleConfig, GoogleFault, Method};
+
+const SID: &str = "sheet-1";
+
+fn headers() -> Vec<String> {
+    ["상품주문번호", "주문상태", "상품명", "수량"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+}
+
+fn row(key: u64, status: &str, name: &str, qty: i64) -> SheetRow {
+    let key = format!("20261125{key:011}");
+    SheetRow {
+        key: key.clone(),
+        cells: vec![
+            Cell::Text(key),
+            Cell::Text(status.into()),
+            Cell::Text(name.into()),
+            Cell::Number(qty),
+        ],
+    }
+}
+
+async fn setup(config: FakeGoogleConfig) -> (FakeGoogle, SheetsClient) {
+    let max_cells = config.max_cells as usize;
+    let fake = FakeGoogle::start(config).await;
+    fake.create_spreadsheet(SID);
+    let client = SheetsClient::new(
+        &fake.service_account_key_json(),
+        SheetsConfig {
+            base_url: fake.base_url(),
+            backoff_base: Duration::from_millis(20),
+            backoff_cap: Duration::from_millis(300),
+            max_cells,
+        },
+    )
+    .await
+    .unwrap();
+    (fake, client)
+}
+
+fn soon() -> Instant {
+    Instant::now() + Duration::from_secs(30)
+}
+
+fn target<'a>(tab: &'a str, headers: &'a [String]) -> Target<'a> {
+    Target {
+        spreadsheet: SID,
+        tab,
+        headers,
+        key_index: 0,
+    }
+}
+
+#[tokio::test]
+async fn first_run_rerun_and_status_change() {
+    let (fake, client) = setup(FakeGoogleConfig::default()).await;
+    let h = headers();
+    let rows: Vec<_> = (0..50).map(|i| row(i, "결제완료", "텀블러", 1)).collect();
+
+    // First run into a tab that does not exist yet: read, get + addSheet, one write.
+    let s = upsert(&client, &target("주문", &h), &rows, soon())
+        .await
+        .unwrap();
+    assert_eq!((s.appended, s.updated, s.unchanged), (50, 0, 0));
+    assert_eq!((s.reads, s.writes), (2, 2), "{s:?}");
+    let grid = fake.values(SID, "주문");
+    assert_eq!(grid[0], h);
+    assert_eq!(grid.len(), 51);
+    let props = fake.tab_properties(SID, "주문").unwrap();
+    assert_eq!(props.frozen_row_count, 1, "header frozen");
+
+    // Unchanged rerun: one read, zero writes.
+    let s = upsert(&client, &target("주문", &h), &rows, soon())
+        .await
+        .unwrap();
+    assert_eq!((s.unchanged, s.reads, s.writes), (50, 1, 0), "{s:?}");
+
+    // 10% change status: one read, one write, rows updated in place.
+    let mut changed = rows.clone();
+    for r in changed.iter_mut().step_by(10) {
+        r.cells[1] = Cell::Text("배송중".into());
+    }
+    let s = upsert(&client, &target("주문", &h), &changed, soon())
+        .await
+        .unwrap();
+    assert_eq!(
+        (s.updated, s.unchanged, s.reads, s.writes),
+        (5, 45, 1, 1),
+        "{s:?}"
+    );
+    let grid = fake.values(SID, "주문");
+    assert_eq!(grid.len(), 51, "no row added");
+    assert_eq!(grid[1][1], "배송중");
+    assert_eq!(grid[2][1], "결제완료");
+    assert_eq!(fake.stats().user_entered_writes, 0);
+}
+
+#[tokio::test]
+async fn seller_columns_sorting_and_blank_rows_survive() {
+    let (fake, client) = setup(FakeGoogleConfig::default()).await;
+    let h = headers();
+    let rows: Vec<_> = (0..20)
+        .map(|i| row(i, "결제완료", "텀블러", (i % 3) as i64 + 1))
+        .collect();
+    upsert(&client, &target("주문", &h), &rows, soon())
+        .await
+        .unwrap();
+
+    // The seller adds a column between ours, fills it, sorts by quantity, inserts a blank row.
+    fake.person_add_column(SID, "주문", "포장메모", 2);
+    let mut grid = fake.values(SID, "주문");
+    for (i, r) in grid.iter_mut().enumerate().skip(1) {
+        r.resize(5, String::new());
+        r[2] = format!("박스 {i}");
+    }
+    fake.set_values(SID, "주문", grid);
+    fake.person_sort_rows_by(SID, "주문", 4, true);
+    fake.person_insert_blank_row(SID, "주문", 5);
+    let memos_before: Vec<(String, String)> = fake
+        .values(SID, "주문")
+        .iter()
+        .skip(1)
+        .filter(|r| !r.is_empty())
+        .map(|r| (r[0].clone(), r[2].clone()))
+        .collect();
+
+    // A new run: two statuses change, three new orders arrive.
+    let mut next = rows.clone();
+    next[3].cells[1] = Cell::Text("배송완료".into());
+    next[7].cells[1] = Cell::Text("취소".into());
+    next.extend((20..23).map(|i| row(i, "결제완료", "=SUM(A1:A2)", 1)));
+    let s = upsert(&client, &target("주문", &h), &next, soon())
+        .await
+        .unwrap();
+    assert_eq!((s.updated, s.appended, s.unchanged), (2, 3, 18), "{s:?}");
+
+    let grid = fake.values(SID, "주문");
+    assert_eq!(
+        grid[0],
+        ["상품주문번호", "주문상태", "포장메모", "상품명", "수량"]
+    );
+    let memos_after: Vec<(String, String)> = grid
+        .iter()
+        .skip(1)
+        .filter(|r| !r.is_empty() && r.len() > 2 && !r[2].is_empty())
+        .map(|r| (r[0].clone(), r[2].clone()))
+        .collect();
+    assert_eq!(
+        memos_after, memos_before,
+        "the seller's column is untouched and rows kept their memo"
+    );
+    let keys: Vec<&String> = grid
+        .iter()
+        .skip(1)
+        .filter(|r| !r.is_empty())
+        .map(|r| &r[0])
+        .collect();
+    let distinct: std::collections::HashSet<_> = keys.iter().collect();
+    assert_eq!(keys.len(), 23);
+    assert_eq!(distinct.len(), 23, "no duplicate keys");
+    let row3 = grid
+        .iter()
+        .find(|r| r.first() == Some(&next[3].key))
+        .unwrap();
+    assert_eq!(row3[1], "배송완료");
+    // RAW: the formula-looking name stays literal text.
+    let formula_rows = grid
+        .iter()
+        .filter(|r| r.get(3).is_some_and(|c| c == "=SUM(A1:A2)"))
+        .count();
+    assert_eq!(formula_rows, 3);
+    assert_eq!(fake.stats().user_entered_writes, 0);
+
+    // And a second identical run writes nothing.
+    let s = upsert(&client, &target("주문", &h), &next, soon())
+        .await
+        .unwrap();
+    assert_eq!(s.writes, 0, "{s:?}");
+}
+
+#[tokio::test]
+async fn tab_names_with_special_characters() {
+    let (fake, client) = setup(FakeGoogleConfig::default()).await;
+    let h = headers();
+    for tab in ["It's #1?", "주문 목록 / 2026", "a!b:c", "100%"] {
+        let rows = vec![row(1, "결제완료", "x", 1)];
+        upsert(&client, &target(tab, &h), &rows, soon())
+            .await
+            .unwrap();
+        let s = upsert(&client, &target(tab, &h), &rows, soon())
+            .await
+            .unwrap();
+        assert_eq!((s.unchanged, s.writes), (1, 0), "{tab}: {s:?}");
+        assert_eq!(fake.values(SID, tab).len(), 2, "{tab}");
+    }
+}
+
+#[tokio::test]
+async fn quota_storms_are_waited_out_and_applied_then_503_converges() {
+    let (fake, client) = setup(FakeGoogleConfig {
+        writes_per_minute: 2,
+        quota_window: Duration::from_millis(500),
+        ..FakeGoogleConfig::default()
+    })
+    .await;
+    let h = headers();
+    let rows: Vec<_> = (0..30).map(|i| row(i, "결제완료", "x", 1)).collect();
+    fake.inject(GoogleFault::Status {
+        method: Method::ValuesBatchUpdate,
+        status: 429,
+        times: 3,
+    });
+    upsert(&client, &target("t", &h), &rows, soon())
+        .await
+        .unwrap();
+    assert!(fake.stats().rejected_429 + fake.stats().faults_fired >= 3);
+
+    // The write lands, then the answer is a 503: the retry rewrites the same ranges.
+    let mut next = rows.clone();
+    next.extend((30..40).map(|i| row(i, "결제완료", "y", 2)));
+    fake.inject(GoogleFault::AppliedThen503 {
+        method: Method::ValuesBatchUpdate,
+        times: 1,
+    });
+    let s = upsert(&client, &target("t", &h), &next, soon())
+        .await
+        .unwrap();
+    assert_eq!(s.appended, 10);
+    let grid = fake.values(SID, "t");
+    assert_eq!(grid.len(), 41, "no duplicated rows after applied-then-503");
+
+    // Past the deadline, a quota that never frees up is a retryable RateLimited.
+    fake.inject(GoogleFault::Status {
+        method: Method::ValuesBatchUpdate,
+        status: 429,
+        times: 1000,
+    });
+    next.push(row(99, "결제완료", "z", 1));
+    let err = upsert(
+        &client,
+        &target("t", &h),
+        &next,
+        Instant::now() + Duration::from_millis(700),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err.error_name(), ErrorName::RateLimited, "{err}");
+}
+
+#[tokio::test]
+async fn the_cell_limit_is_checked_before_anything_is_written() {
+    let (fake, client) = setup(FakeGoogleConfig {
+        max_cells: 30_000,
+        ..FakeGoogleConfig::default()
+    })
+    .await;
+    let h = headers();
+    let rows: Vec<_> = (0..5_000).map(|i| row(i, "결제완료", "x", 1)).collect();
+    let err = upsert(&client, &target("big", &h), &rows, soon())
+        .await
+        .unwrap_err();
+    assert_eq!(err.error_name(), ErrorName::Sheet);
+    assert!(err.to_string().contains("over Google's limit"), "{err}");
+    assert_eq!(fake.stats().applied_writes, 0, "nothing half-written");
+    assert!(fake.tab_titles(SID).iter().all(|t| t != "big"));
+}
+
+#[tokio::test]
+async fn a_duplicated_header_is_a_sheet_error_and_duplicate_keys_are_reported() {
+    let (fake, client) = setup(FakeGoogleConfig::default()).await;
+    let h = headers();
+    upsert(&client, &target("d", &h), &[row(1, "a", "x", 1)], soon())
+        .await
+        .unwrap();
+    let mut grid = fake.values(SID, "d");
+    grid.push(grid[1].clone());
+    fake.set_values(SID, "d", grid.clone());
+    let s = upsert(&client, &target("d", &h), &[row(1, "b", "x", 1)], soon())
+        .await
+        .unwrap();
+    assert_eq!((s.duplicate_keys_in_sheet, s.updated), (1, 1));
+    let after = fake.values(SID, "d");
+    assert_eq!(
+        (after[1][1].as_str(), after[2][1].as_str()),
+        ("b", "a"),
+        "first row updated, second reported"
+    );
+
+    grid[0][3] = "주문상태".into();
+    fake.set_values(SID, "d", grid);
+    let err = upsert(&client, &target("d", &h), &[row(1, "c", "x", 1)], soon())
+        .await
+        .unwrap_err();
+    assert_eq!(err.error_name(), ErrorName::Sheet);
+    assert!(err.to_string().contains("appears more than once"), "{err}");
+}
