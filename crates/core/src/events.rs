@@ -68,3 +68,31 @@ pub struct ImportResult {
     pub orders: ObjectRef,
     pub counts: crate::source::FetchCounts,
 }
+
+/// Input of the insert function: every window's rows, upserted once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InsertEvent {
+    /// `$$.Execution.Name`: the lease holder.
+    pub execution: String,
+    /// The target tab.
+    pub sheet: crate::request::SheetTarget,
+    /// Rows objects in window order (a later window's row for a key wins).
+    pub rows: Vec<ObjectRef>,
+}
+
+/// Output of the insert function.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InsertResult {
+    /// Rows written after the last data row.
+    pub appended: u64,
+    /// Existing rows whose managed cells changed.
+    pub updated: u64,
+    /// Existing rows left alone.
+    pub unchanged: u64,
+    /// Keys found more than once in the sheet (the first row was used).
+    pub duplicate_keys_in_sheet: u64,
+    /// Sheets API requests, retries included.
+    pub api_calls: u64,
+}

@@ -7,10 +7,12 @@
 //! This crate does no NAVER or Google I/O; those clients live in their own crates and build on
 //! these types.
 
+pub mod budget;
 pub mod columns;
 pub mod errors;
 pub mod events;
 pub mod keys;
+pub mod lease;
 pub mod logging;
 pub mod naver;
 pub mod payload;

@@ -22,18 +22,9 @@ fn invalid(message: impl Into<String>) -> StepError {
 /// Time kept back from the Lambda deadline to store the object and answer.
 pub const DEADLINE_MARGIN: Duration = Duration::from_secs(10);
 
-/// The instant to stop retrying, from Lambda's deadline (ms since the epoch). Without one (a
-/// local run) the budget is Lambda's maximum, 15 minutes.
+/// The instant to stop retrying, from Lambda's deadline (ms since the epoch).
 pub fn deadline_from(deadline_ms: u64) -> Instant {
-    let now_ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or_default();
-    let remaining = match deadline_ms {
-        0 => Duration::from_secs(15 * 60),
-        ms => Duration::from_millis(ms.saturating_sub(now_ms)),
-    };
-    Instant::now() + remaining.saturating_sub(DEADLINE_MARGIN)
+    ordersync_core::budget::deadline_from(deadline_ms, DEADLINE_MARGIN)
 }
 
 /// Reads a raw event with `Ordersync.InvalidInput` for anything malformed.

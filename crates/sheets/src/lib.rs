@@ -17,4 +17,4 @@ pub mod upsert;
 
 pub use client::{SheetsClient, SheetsConfig};
 pub use error::SheetsError;
-pub use upsert::{Target, UpsertSummary, upsert};
+pub use upsert::{Target, Unguarded, UpsertSummary, WriteGuard, upsert};

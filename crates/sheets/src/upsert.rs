@@ -13,6 +13,7 @@ use std::time::Instant;
 use google_sheets4::api::{
     AddSheetRequest, AppendDimensionRequest, GridProperties, Request, SheetProperties, ValueRange,
 };
+use ordersync_core::errors::StepError;
 use ordersync_core::rows::SheetRow;
 use tracing::info;
 
@@ -33,6 +34,22 @@ pub struct UpsertSummary {
     pub duplicate_keys_in_sheet: u64,
     pub reads: u64,
     pub writes: u64,
+}
+
+/// Called before every request that changes the sheet. The insert Lambda renews its lease
+/// here and stops (with the guard's error) when the lease was lost, so a stalled run can never
+/// write over a newer one.
+pub trait WriteGuard: Send {
+    fn before_write(&mut self) -> impl std::future::Future<Output = Result<(), StepError>> + Send;
+}
+
+/// No guard (tests, single writers).
+pub struct Unguarded;
+
+impl WriteGuard for Unguarded {
+    async fn before_write(&mut self) -> Result<(), StepError> {
+        Ok(())
+    }
 }
 
 /// Where and what.
@@ -109,7 +126,8 @@ pub async fn upsert(
     target: &Target<'_>,
     rows: &[SheetRow],
     deadline: Instant,
-) -> Result<UpsertSummary, SheetsError> {
+    guard: &mut impl WriteGuard,
+) -> Result<UpsertSummary, StepError> {
     let (reads0, writes0) = client.calls();
     let read = client
         .read_tab(target.spreadsheet, target.tab, deadline)
@@ -139,9 +157,9 @@ pub async fn upsert(
         let total = others + rows_after * cols_after;
         let limit = client.config().max_cells;
         if total > limit {
-            return Err(SheetsError::Sheet(format!(
+            return Err(StepError::from(SheetsError::Sheet(format!(
                 "the workbook would have {total} cells ({rows_after} rows × {cols_after} columns in this tab, {others} in the others), over Google's limit of {limit}; nothing was written"
-            )));
+            ))));
         }
         let requests = match ours {
             None => vec![Request {
@@ -193,6 +211,7 @@ pub async fn upsert(
         .cloned()
         .collect();
     for request in requests(target.tab, blocks) {
+        guard.before_write().await?;
         client.write(target.spreadsheet, request, deadline).await?;
     }
     let (reads1, writes1) = client.calls();

@@ -3,9 +3,9 @@
 
 use std::time::{Duration, Instant};
 
-use ordersync_core::errors::{Classify, ErrorName};
+use ordersync_core::errors::ErrorName;
 use ordersync_core::rows::{Cell, SheetRow};
-use ordersync_sheets::{SheetsClient, SheetsConfig, Target, upsert};
+use ordersync_sheets::{SheetsClient, SheetsConfig, Target, Unguarded, upsert};
 use ordersync_testkit::google::{FakeGoogle, FakeGoogleConfig, GoogleFault, Method};
 
 const SID: &str = "sheet-1";
@@ -68,7 +68,7 @@ async fn first_run_rerun_and_status_change() {
     let rows: Vec<_> = (0..50).map(|i| row(i, "결제완료", "텀블러", 1)).collect();
 
     // First run into a tab that does not exist yet: read, get + addSheet, one write.
-    let s = upsert(&client, &target("주문", &h), &rows, soon())
+    let s = upsert(&client, &target("주문", &h), &rows, soon(), &mut Unguarded)
         .await
         .unwrap();
     assert_eq!((s.appended, s.updated, s.unchanged), (50, 0, 0));
@@ -80,7 +80,7 @@ async fn first_run_rerun_and_status_change() {
     assert_eq!(props.frozen_row_count, 1, "header frozen");
 
     // Unchanged rerun: one read, zero writes.
-    let s = upsert(&client, &target("주문", &h), &rows, soon())
+    let s = upsert(&client, &target("주문", &h), &rows, soon(), &mut Unguarded)
         .await
         .unwrap();
     assert_eq!((s.unchanged, s.reads, s.writes), (50, 1, 0), "{s:?}");
@@ -90,9 +90,15 @@ async fn first_run_rerun_and_status_change() {
     for r in changed.iter_mut().step_by(10) {
         r.cells[1] = Cell::Text("배송중".into());
     }
-    let s = upsert(&client, &target("주문", &h), &changed, soon())
-        .await
-        .unwrap();
+    let s = upsert(
+        &client,
+        &target("주문", &h),
+        &changed,
+        soon(),
+        &mut Unguarded,
+    )
+    .await
+    .unwrap();
     assert_eq!(
         (s.updated, s.unchanged, s.reads, s.writes),
         (5, 45, 1, 1),
@@ -112,7 +118,7 @@ async fn seller_columns_sorting_and_blank_rows_survive() {
     let rows: Vec<_> = (0..20)
         .map(|i| row(i, "결제완료", "텀블러", (i % 3) as i64 + 1))
         .collect();
-    upsert(&client, &target("주문", &h), &rows, soon())
+    upsert(&client, &target("주문", &h), &rows, soon(), &mut Unguarded)
         .await
         .unwrap();
 
@@ -139,7 +145,7 @@ async fn seller_columns_sorting_and_blank_rows_survive() {
     next[3].cells[1] = Cell::Text("배송완료".into());
     next[7].cells[1] = Cell::Text("취소".into());
     next.extend((20..23).map(|i| row(i, "결제완료", "=SUM(A1:A2)", 1)));
-    let s = upsert(&client, &target("주문", &h), &next, soon())
+    let s = upsert(&client, &target("주문", &h), &next, soon(), &mut Unguarded)
         .await
         .unwrap();
     assert_eq!((s.updated, s.appended, s.unchanged), (2, 3, 18), "{s:?}");
@@ -182,7 +188,7 @@ async fn seller_columns_sorting_and_blank_rows_survive() {
     assert_eq!(fake.stats().user_entered_writes, 0);
 
     // And a second identical run writes nothing.
-    let s = upsert(&client, &target("주문", &h), &next, soon())
+    let s = upsert(&client, &target("주문", &h), &next, soon(), &mut Unguarded)
         .await
         .unwrap();
     assert_eq!(s.writes, 0, "{s:?}");
@@ -194,10 +200,10 @@ async fn tab_names_with_special_characters() {
     let h = headers();
     for tab in ["It's #1?", "주문 목록 / 2026", "a!b:c", "100%"] {
         let rows = vec![row(1, "결제완료", "x", 1)];
-        upsert(&client, &target(tab, &h), &rows, soon())
+        upsert(&client, &target(tab, &h), &rows, soon(), &mut Unguarded)
             .await
             .unwrap();
-        let s = upsert(&client, &target(tab, &h), &rows, soon())
+        let s = upsert(&client, &target(tab, &h), &rows, soon(), &mut Unguarded)
             .await
             .unwrap();
         assert_eq!((s.unchanged, s.writes), (1, 0), "{tab}: {s:?}");
@@ -220,7 +226,7 @@ async fn quota_storms_are_waited_out_and_applied_then_503_converges() {
         status: 429,
         times: 3,
     });
-    upsert(&client, &target("t", &h), &rows, soon())
+    upsert(&client, &target("t", &h), &rows, soon(), &mut Unguarded)
         .await
         .unwrap();
     assert!(fake.stats().rejected_429 + fake.stats().faults_fired >= 3);
@@ -232,7 +238,7 @@ async fn quota_storms_are_waited_out_and_applied_then_503_converges() {
         method: Method::ValuesBatchUpdate,
         times: 1,
     });
-    let s = upsert(&client, &target("t", &h), &next, soon())
+    let s = upsert(&client, &target("t", &h), &next, soon(), &mut Unguarded)
         .await
         .unwrap();
     assert_eq!(s.appended, 10);
@@ -251,10 +257,11 @@ async fn quota_storms_are_waited_out_and_applied_then_503_converges() {
         &target("t", &h),
         &next,
         Instant::now() + Duration::from_millis(700),
+        &mut Unguarded,
     )
     .await
     .unwrap_err();
-    assert_eq!(err.error_name(), ErrorName::RateLimited, "{err}");
+    assert_eq!(err.name, ErrorName::RateLimited, "{err}");
 }
 
 #[tokio::test]
@@ -266,10 +273,10 @@ async fn the_cell_limit_is_checked_before_anything_is_written() {
     .await;
     let h = headers();
     let rows: Vec<_> = (0..5_000).map(|i| row(i, "결제완료", "x", 1)).collect();
-    let err = upsert(&client, &target("big", &h), &rows, soon())
+    let err = upsert(&client, &target("big", &h), &rows, soon(), &mut Unguarded)
         .await
         .unwrap_err();
-    assert_eq!(err.error_name(), ErrorName::Sheet);
+    assert_eq!(err.name, ErrorName::Sheet);
     assert!(err.to_string().contains("over Google's limit"), "{err}");
     assert_eq!(fake.stats().applied_writes, 0, "nothing half-written");
     assert!(fake.tab_titles(SID).iter().all(|t| t != "big"));
@@ -279,15 +286,27 @@ async fn the_cell_limit_is_checked_before_anything_is_written() {
 async fn a_duplicated_header_is_a_sheet_error_and_duplicate_keys_are_reported() {
     let (fake, client) = setup(FakeGoogleConfig::default()).await;
     let h = headers();
-    upsert(&client, &target("d", &h), &[row(1, "a", "x", 1)], soon())
-        .await
-        .unwrap();
+    upsert(
+        &client,
+        &target("d", &h),
+        &[row(1, "a", "x", 1)],
+        soon(),
+        &mut Unguarded,
+    )
+    .await
+    .unwrap();
     let mut grid = fake.values(SID, "d");
     grid.push(grid[1].clone());
     fake.set_values(SID, "d", grid.clone());
-    let s = upsert(&client, &target("d", &h), &[row(1, "b", "x", 1)], soon())
-        .await
-        .unwrap();
+    let s = upsert(
+        &client,
+        &target("d", &h),
+        &[row(1, "b", "x", 1)],
+        soon(),
+        &mut Unguarded,
+    )
+    .await
+    .unwrap();
     assert_eq!((s.duplicate_keys_in_sheet, s.updated), (1, 1));
     let after = fake.values(SID, "d");
     assert_eq!(
@@ -298,9 +317,15 @@ async fn a_duplicated_header_is_a_sheet_error_and_duplicate_keys_are_reported() 
 
     grid[0][3] = "주문상태".into();
     fake.set_values(SID, "d", grid);
-    let err = upsert(&client, &target("d", &h), &[row(1, "c", "x", 1)], soon())
-        .await
-        .unwrap_err();
-    assert_eq!(err.error_name(), ErrorName::Sheet);
+    let err = upsert(
+        &client,
+        &target("d", &h),
+        &[row(1, "c", "x", 1)],
+        soon(),
+        &mut Unguarded,
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err.name, ErrorName::Sheet);
     assert!(err.to_string().contains("appears more than once"), "{err}");
 }

@@ -4,6 +4,10 @@
 //!
 //! The store moves whole objects by key and knows nothing of their format; [`write_object`] and
 //! [`read_object`] tie it to [`crate::payload`] and [`ObjectRef`]s.
+//!
+//! Besides plain put/get, the store offers conditional operations on small coordination objects
+//! (see [`crate::lease`]): create-if-absent, compare-and-swap against a [`Version`], and
+//! delete-if-unchanged. How atomic each one is depends on the adapter; see [`s3`] and [`dir`].
 
 pub mod dir;
 pub mod s3;
@@ -31,6 +35,58 @@ pub trait Store: Send + Sync {
 
     /// The object at `key`, or `None` when there is none.
     fn get(&self, key: &str) -> impl Future<Output = Result<Option<Vec<u8>>, StoreError>> + Send;
+
+    /// The object at `key` with the [`Version`] it was read at, or `None` when there is none.
+    fn get_versioned(
+        &self,
+        key: &str,
+    ) -> impl Future<Output = Result<Option<(Vec<u8>, Version)>, StoreError>> + Send;
+
+    /// Creates `key` with `body` only if no object is there. `Some(version)` of the new object
+    /// when it was created, `None` when an object already existed (nothing was written).
+    fn put_if_absent(
+        &self,
+        key: &str,
+        body: Vec<u8>,
+    ) -> impl Future<Output = Result<Option<Version>, StoreError>> + Send;
+
+    /// Replaces `key` with `body` only if the object there is still at `expected`
+    /// (compare-and-swap). `Some(version)` of the new object on success, `None` when the object
+    /// changed or is gone (nothing was written).
+    fn put_if_match(
+        &self,
+        key: &str,
+        body: Vec<u8>,
+        expected: &Version,
+    ) -> impl Future<Output = Result<Option<Version>, StoreError>> + Send;
+
+    /// Deletes `key` only if the object there is still at `expected`. `true` when it was
+    /// deleted, `false` when it changed or was already gone.
+    fn delete_if_match(
+        &self,
+        key: &str,
+        expected: &Version,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+}
+
+/// An opaque token naming one stored state of an object, for the conditional operations of
+/// [`Store`]: the ETag on S3, a content hash (plus inode on Unix) in a directory.
+///
+/// Like an S3 ETag, it is derived from the content: rewriting identical bytes may give the same
+/// version again. Writers that need every write to be distinguishable (leases do) put a fresh
+/// nonce in each body.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Version(String);
+
+impl Version {
+    /// Wraps a token as the store produced it (for adapters; callers only compare versions).
+    pub fn new(token: impl Into<String>) -> Self {
+        Version(token.into())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
 }
 
 /// A store failure, classified for retry.
@@ -163,6 +219,39 @@ impl Store for AnyStore {
         match self {
             AnyStore::S3(s) => s.get(key).await,
             AnyStore::Dir(d) => d.get(key).await,
+        }
+    }
+
+    async fn get_versioned(&self, key: &str) -> Result<Option<(Vec<u8>, Version)>, StoreError> {
+        match self {
+            AnyStore::S3(s) => s.get_versioned(key).await,
+            AnyStore::Dir(d) => d.get_versioned(key).await,
+        }
+    }
+
+    async fn put_if_absent(&self, key: &str, body: Vec<u8>) -> Result<Option<Version>, StoreError> {
+        match self {
+            AnyStore::S3(s) => s.put_if_absent(key, body).await,
+            AnyStore::Dir(d) => d.put_if_absent(key, body).await,
+        }
+    }
+
+    async fn put_if_match(
+        &self,
+        key: &str,
+        body: Vec<u8>,
+        expected: &Version,
+    ) -> Result<Option<Version>, StoreError> {
+        match self {
+            AnyStore::S3(s) => s.put_if_match(key, body, expected).await,
+            AnyStore::Dir(d) => d.put_if_match(key, body, expected).await,
+        }
+    }
+
+    async fn delete_if_match(&self, key: &str, expected: &Version) -> Result<bool, StoreError> {
+        match self {
+            AnyStore::S3(s) => s.delete_if_match(key, expected).await,
+            AnyStore::Dir(d) => d.delete_if_match(key, expected).await,
         }
     }
 }

@@ -5,6 +5,16 @@
 //! that want the bucket in the path. Every put asks for server-side encryption: SSE-KMS with
 //! `ORDERSYNC_S3_KMS_KEY_ID` when set, SSE-S3 (AES256) otherwise.
 //!
+//! Conditional operations use S3's own preconditions, which S3 evaluates atomically:
+//! `If-None-Match: *` on PutObject (create only), `If-Match: <etag>` on PutObject
+//! (compare-and-swap) and on DeleteObject. [`Version`]s are ETags, quotes included. A
+//! `409 ConditionalRequestConflict` (another conditional write raced ours) is retried once and
+//! then reported as transient. `delete_if_match` first checks the ETag with HeadObject and then
+//! sends DeleteObject with `If-Match`: on S3 the delete itself is conditional, while servers that
+//! ignore `If-Match` on delete (s3s-fs 0.14.1 does) are left with a check-then-delete race as
+//! wide as one round trip. s3s-fs also checks put preconditions before writing rather than
+//! atomically with it, so two racing conditional puts can both succeed there; real S3 does not.
+//!
 //! TLS uses rustls with the ring provider, the same one the Google client uses, so a binary
 //! links exactly one crypto provider.
 
@@ -12,7 +22,7 @@ use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::ServerSideEncryption;
 
-use super::{Store, StoreError, StoreErrorKind};
+use super::{Store, StoreError, StoreErrorKind, Version};
 use crate::payload::PayloadError;
 
 pub struct S3Store {
@@ -100,6 +110,124 @@ impl S3Store {
     fn full_key(&self, key: &str) -> String {
         format!("{}{key}", self.prefix)
     }
+
+    /// GetObject: the body and the ETag S3 sent, or `None` when there is no such key.
+    async fn fetch(
+        &self,
+        op: &'static str,
+        key: &str,
+    ) -> Result<Option<(Vec<u8>, Option<String>)>, StoreError> {
+        let result = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(self.full_key(key))
+            .send()
+            .await;
+        let output = match result {
+            Ok(output) => output,
+            Err(SdkError::ServiceError(e)) if e.err().is_no_such_key() => return Ok(None),
+            Err(e) => return Err(classify(op, key, e)),
+        };
+        let e_tag = output.e_tag().map(str::to_owned);
+        let body = output.body.collect().await.map_err(|_| StoreError {
+            op,
+            key: key.to_owned(),
+            kind: StoreErrorKind::Transient,
+            detail: "connection lost while reading the object".into(),
+        })?;
+        Ok(Some((body.into_bytes().to_vec(), e_tag)))
+    }
+
+    /// A PutObject for `key` with the encryption every write asks for.
+    fn put_request(
+        &self,
+        key: &str,
+        body: Vec<u8>,
+        content_type: &str,
+    ) -> aws_sdk_s3::operation::put_object::builders::PutObjectFluentBuilder {
+        let request = self
+            .client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(self.full_key(key))
+            .content_type(content_type)
+            .body(ByteStream::from(body));
+        match &self.kms_key_id {
+            Some(kms) => request
+                .server_side_encryption(ServerSideEncryption::AwsKms)
+                .ssekms_key_id(kms),
+            None => request.server_side_encryption(ServerSideEncryption::Aes256),
+        }
+    }
+
+    /// A conditional put: `None` when S3 refuses the precondition. `if_match` = `None` means
+    /// create only (`If-None-Match: *`).
+    async fn put_conditional(
+        &self,
+        op: &'static str,
+        key: &str,
+        body: Vec<u8>,
+        if_match: Option<&Version>,
+    ) -> Result<Option<Version>, StoreError> {
+        // One retry on 409 ConditionalRequestConflict: the racing write has usually finished by
+        // then, and the retry sees its result (usually as 412). A second 409 is transient.
+        let mut retried = false;
+        loop {
+            let request = self.put_request(key, body.clone(), CONDITIONAL_CONTENT_TYPE);
+            let request = match if_match {
+                Some(expected) => request.if_match(expected.as_str()),
+                None => request.if_none_match("*"),
+            };
+            match request.send().await {
+                Ok(output) => return etag(op, key, output.e_tag()).map(Some),
+                Err(e) if precondition_failed(&e) => return Ok(None),
+                // If-Match on a missing key: S3 answers 404 NoSuchKey (s3s-fs answers 412).
+                Err(e) if if_match.is_some() && status(&e) == Some(404) => return Ok(None),
+                Err(e) if !retried && conditional_conflict(&e) => retried = true,
+                Err(e) => return Err(classify(op, key, e)),
+            }
+        }
+    }
+}
+
+/// Content type of objects written by the conditional operations (small coordination objects;
+/// payloads go through [`Store::put`]).
+const CONDITIONAL_CONTENT_TYPE: &str = "application/octet-stream";
+
+fn status<E>(error: &SdkError<E>) -> Option<u16> {
+    match error {
+        SdkError::ServiceError(service) => Some(service.raw().status().as_u16()),
+        _ => None,
+    }
+}
+
+fn code<E: ProvideErrorMetadata>(error: &SdkError<E>) -> Option<&str> {
+    match error {
+        SdkError::ServiceError(service) => service.err().code(),
+        _ => None,
+    }
+}
+
+fn precondition_failed<E: ProvideErrorMetadata>(error: &SdkError<E>) -> bool {
+    status(error) == Some(412) || code(error) == Some("PreconditionFailed")
+}
+
+fn conditional_conflict<E: ProvideErrorMetadata>(error: &SdkError<E>) -> bool {
+    status(error) == Some(409) || code(error) == Some("ConditionalRequestConflict")
+}
+
+/// The version from a response's ETag; S3 always sends one, so a missing ETag is a server bug.
+fn etag(op: &'static str, key: &str, e_tag: Option<&str>) -> Result<Version, StoreError> {
+    e_tag
+        .filter(|t| !t.is_empty())
+        .map(Version::new)
+        .ok_or_else(|| StoreError {
+            op,
+            key: key.to_owned(),
+            kind: StoreErrorKind::Other,
+            detail: "the response carries no ETag".into(),
+        })
 }
 
 /// Sorts an SDK error into retryable, configuration, or other. Only codes and statuses are
@@ -182,20 +310,7 @@ impl Store for S3Store {
     }
 
     async fn put(&self, key: &str, body: Vec<u8>) -> Result<(), StoreError> {
-        let request = self
-            .client
-            .put_object()
-            .bucket(&self.bucket)
-            .key(self.full_key(key))
-            .content_type("application/zstd")
-            .body(ByteStream::from(body));
-        let request = match &self.kms_key_id {
-            Some(kms) => request
-                .server_side_encryption(ServerSideEncryption::AwsKms)
-                .ssekms_key_id(kms),
-            None => request.server_side_encryption(ServerSideEncryption::Aes256),
-        };
-        request
+        self.put_request(key, body, "application/zstd")
             .send()
             .await
             .map(|_| ())
@@ -203,24 +318,60 @@ impl Store for S3Store {
     }
 
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        let result = self
+        Ok(self.fetch("get", key).await?.map(|(body, _)| body))
+    }
+
+    async fn get_versioned(&self, key: &str) -> Result<Option<(Vec<u8>, Version)>, StoreError> {
+        const OP: &str = "get_versioned";
+        match self.fetch(OP, key).await? {
+            Some((body, e_tag)) => Ok(Some((body, etag(OP, key, e_tag.as_deref())?))),
+            None => Ok(None),
+        }
+    }
+
+    async fn put_if_absent(&self, key: &str, body: Vec<u8>) -> Result<Option<Version>, StoreError> {
+        self.put_conditional("put_if_absent", key, body, None).await
+    }
+
+    async fn put_if_match(
+        &self,
+        key: &str,
+        body: Vec<u8>,
+        expected: &Version,
+    ) -> Result<Option<Version>, StoreError> {
+        self.put_conditional("put_if_match", key, body, Some(expected))
+            .await
+    }
+
+    async fn delete_if_match(&self, key: &str, expected: &Version) -> Result<bool, StoreError> {
+        const OP: &str = "delete_if_match";
+        // Check first: S3 enforces If-Match on the delete below, but a server that ignores it
+        // would otherwise delete whatever is there.
+        let head = self
             .client
-            .get_object()
+            .head_object()
             .bucket(&self.bucket)
             .key(self.full_key(key))
             .send()
             .await;
-        let output = match result {
-            Ok(output) => output,
-            Err(SdkError::ServiceError(e)) if e.err().is_no_such_key() => return Ok(None),
-            Err(e) => return Err(classify("get", key, e)),
-        };
-        let body = output.body.collect().await.map_err(|_| StoreError {
-            op: "get",
-            key: key.to_owned(),
-            kind: StoreErrorKind::Transient,
-            detail: "connection lost while reading the object".into(),
-        })?;
-        Ok(Some(body.into_bytes().to_vec()))
+        match head {
+            Ok(output) if output.e_tag() == Some(expected.as_str()) => {}
+            Ok(_) => return Ok(false),
+            Err(SdkError::ServiceError(e)) if e.err().is_not_found() => return Ok(false),
+            Err(e) => return Err(classify(OP, key, e)),
+        }
+        let deleted = self
+            .client
+            .delete_object()
+            .bucket(&self.bucket)
+            .key(self.full_key(key))
+            .if_match(expected.as_str())
+            .send()
+            .await;
+        match deleted {
+            Ok(_) => Ok(true),
+            Err(e) if precondition_failed(&e) || status(&e) == Some(404) => Ok(false),
+            Err(e) => Err(classify(OP, key, e)),
+        }
     }
 }

@@ -1,0 +1,158 @@
+//! The insert handler. Order of work, so that bad input loses nothing and two executions never
+//! interleave on one tab:
+//!
+//! 1. check the event (execution name, spreadsheet id, tab, references in our store);
+//! 2. read and verify every rows object (size, hash, schema) and check they agree on columns;
+//! 3. take the lease on spreadsheet+tab (another live holder → retryable `Ordersync.Busy`);
+//! 4. upsert (one read, writes to explicit ranges only), renewing the lease before every write
+//!    and stopping if it was lost (so a stalled run never writes over a newer one);
+//! 5. release the lease (failing to is only logged: it expires on its own).
+
+use std::time::Instant;
+
+use ordersync_core::columns::{Column, KEY_FIELD};
+use ordersync_core::errors::{ErrorName, StepError};
+use ordersync_core::events::{InsertEvent, InsertResult};
+use ordersync_core::keys::check_execution;
+use ordersync_core::lease::{self, Lease, LeaseConfig};
+use ordersync_core::payload;
+use ordersync_core::request::{check_spreadsheet_id, check_tab};
+use ordersync_core::rows::{RowsSchema, SheetRow};
+use ordersync_core::store::{Store, read_object};
+use ordersync_sheets::{SheetsClient, Target, WriteGuard, upsert};
+use tracing::{Instrument, info_span, warn};
+
+/// Reads a raw event with `Ordersync.InvalidInput` for anything malformed.
+pub fn parse_event(event: serde_json::Value) -> Result<InsertEvent, StepError> {
+    ordersync_core::request::parse_event_value(event).map_err(StepError::from)
+}
+
+/// Renews the lease before every write; a lost lease stops the run before it writes.
+struct LeaseGuard<'a, S> {
+    store: &'a S,
+    lease: Option<Lease>,
+    config: &'a LeaseConfig,
+}
+
+impl<S: Store> WriteGuard for LeaseGuard<'_, S> {
+    async fn before_write(&mut self) -> Result<(), StepError> {
+        let Some(held) = self.lease.as_mut() else {
+            return Err(StepError::new(
+                ErrorName::Internal,
+                "write attempted without a lease",
+            ));
+        };
+        match lease::renew(self.store, held, self.config, chrono::Utc::now()).await {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                // Lost to another execution: never write over its work.
+                self.lease = None;
+                Err(e.into())
+            }
+        }
+    }
+}
+
+pub async fn handle(
+    store: &impl Store,
+    sheets: &SheetsClient,
+    lease_config: &LeaseConfig,
+    event: InsertEvent,
+    deadline: Instant,
+) -> Result<InsertResult, StepError> {
+    let span = info_span!("insert", run = %event.execution, stage = "insert");
+    run(store, sheets, lease_config, event, deadline)
+        .instrument(span)
+        .await
+}
+
+async fn run(
+    store: &impl Store,
+    sheets: &SheetsClient,
+    lease_config: &LeaseConfig,
+    event: InsertEvent,
+    deadline: Instant,
+) -> Result<InsertResult, StepError> {
+    check_execution(&event.execution)?;
+    let mut problems = Vec::new();
+    check_spreadsheet_id(&event.sheet.spreadsheet_id, &mut problems);
+    check_tab(&event.sheet.tab, &mut problems);
+    if !problems.is_empty() {
+        return Err(StepError::new(ErrorName::InvalidInput, problems.join("; ")));
+    }
+    for reference in &event.rows {
+        store.key_of(&reference.uri)?;
+    }
+
+    let mut columns: Option<Vec<Column>> = None;
+    let mut rows: Vec<SheetRow> = Vec::new();
+    for reference in &event.rows {
+        let bytes = read_object(store, reference).await?;
+        let reader = payload::open::<RowsSchema>(&bytes, reference)?;
+        match &columns {
+            None => columns = Some(reader.meta().columns.clone()),
+            Some(c) if *c != reader.meta().columns => {
+                return Err(StepError::new(
+                    ErrorName::Payload,
+                    format!(
+                        "payload object {} has other columns than the first rows object",
+                        reference.uri
+                    ),
+                ));
+            }
+            Some(_) => {}
+        }
+        for row in reader {
+            rows.push(row?);
+        }
+    }
+    let Some(columns) = columns else {
+        return Ok(InsertResult::default());
+    };
+    let headers: Vec<String> = columns.iter().map(|c| c.header.clone()).collect();
+    let key_index = columns
+        .iter()
+        .position(|c| c.field == KEY_FIELD)
+        .ok_or_else(|| StepError::new(ErrorName::Payload, "rows objects have no key column"))?;
+    if rows.iter().any(|r| r.cells.len() != headers.len()) {
+        return Err(StepError::new(
+            ErrorName::Payload,
+            "a row has a different number of cells than columns",
+        ));
+    }
+
+    let held = lease::acquire(
+        store,
+        &event.sheet.spreadsheet_id,
+        &event.sheet.tab,
+        &event.execution,
+        lease_config,
+        chrono::Utc::now(),
+    )
+    .await?;
+    let mut guard = LeaseGuard {
+        store,
+        lease: Some(held),
+        config: lease_config,
+    };
+    let target = Target {
+        spreadsheet: &event.sheet.spreadsheet_id,
+        tab: &event.sheet.tab,
+        headers: &headers,
+        key_index,
+    };
+    let result = upsert(sheets, &target, &rows, deadline, &mut guard).await;
+    if let Some(held) = guard.lease.take()
+        && let Err(e) = lease::release(store, held).await
+    {
+        warn!(error = %e, "could not release the sheet lease; it expires on its own");
+    }
+    let summary = result?;
+    Ok(InsertResult {
+        appended: summary.appended,
+        updated: summary.updated,
+        unchanged: summary.unchanged,
+        duplicate_keys_in_sheet: summary.duplicate_keys_in_sheet,
+        api_calls: summary.reads + summary.writes,
+    })
+}

@@ -1,0 +1,11 @@
+//! The insert stage: every window's rows objects upserted into the target tab, once, under a
+//! lease on that tab.
+//!
+//! - [`handler`]: validate, read and verify the rows objects, take the lease, upsert, release.
+//! - [`key`]: where the Google service-account key comes from (Secrets Manager in Lambda, the
+//!   file in `GOOGLE_APPLICATION_CREDENTIALS` locally).
+
+pub mod handler;
+pub mod key;
+
+pub use handler::{handle, parse_event};
