@@ -3,6 +3,7 @@
 //! ```text
 //! cargo run --release -p ordersync-bench -- transform --orders 100000
 //! cargo run --release -p ordersync-bench -- import --orders 5000 --days 3
+//! cargo run --release -p ordersync-bench -- insert --rows 10000
 //! ```
 //!
 //! `transform`:
@@ -26,6 +27,7 @@ use ordersync_core::window::Window;
 use ordersync_testkit::orders::{Rng, order};
 
 mod import;
+mod insert;
 
 #[derive(Parser)]
 #[command(about = "Benchmarks for ordersync's stages")]
@@ -60,6 +62,13 @@ enum Command {
         #[arg(long, default_value_t = 10)]
         rate: u32,
     },
+    /// Upsert N rows into the fake Google Sheets: new tab, unchanged rerun, 10% changed.
+    Insert {
+        #[arg(long, default_value_t = 10_000)]
+        rows: u64,
+        #[arg(long, default_value_t = 150)]
+        latency_ms: u64,
+    },
     /// Internal: run the import handler over the given windows and print JSON measurements.
     #[command(hide = true)]
     ImportChild { dir: PathBuf, windows: String },
@@ -93,6 +102,7 @@ fn main() {
             rate,
         } => import::run(orders, days, latency_ms, rate),
         Command::ImportChild { dir, windows } => import::child(&dir, &windows),
+        Command::Insert { rows, latency_ms } => insert::run(rows, latency_ms),
         Command::Transform { orders, runs } => transform(orders, runs),
         Command::TransformChild { dir, event } => {
             let store = DirStore::new(&dir).expect("bench store");

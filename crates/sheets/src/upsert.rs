@@ -198,6 +198,7 @@ pub async fn upsert(
             }
         };
         if !requests.is_empty() {
+            guard.before_write().await?;
             client
                 .structure(target.spreadsheet, requests, deadline)
                 .await?;
