@@ -329,3 +329,50 @@ async fn a_duplicated_header_is_a_sheet_error_and_duplicate_keys_are_reported() 
     assert_eq!(err.name, ErrorName::Sheet);
     assert!(err.to_string().contains("appears more than once"), "{err}");
 }
+
+#[tokio::test]
+async fn hostile_strings_stay_literal_text() {
+    use ordersync_testkit::google::CellValue;
+    let (fake, client) = setup(FakeGoogleConfig::default()).await;
+    let h = headers();
+    let hostile = [
+        "=SUM(A1:A9)",
+        "+82 10-1234-5678",
+        "0012",
+        "@mention",
+        "-5",
+        "TRUE",
+        "1,000",
+        "줄\n바꿈",
+    ];
+    let rows: Vec<_> = hostile
+        .iter()
+        .enumerate()
+        .map(|(i, name)| row(i as u64, "결제완료", name, 1))
+        .collect();
+    upsert(&client, &target("h", &h), &rows, soon(), &mut Unguarded)
+        .await
+        .unwrap();
+    for (i, name) in hostile.iter().enumerate() {
+        assert_eq!(
+            fake.cell(SID, "h", i + 1, 2),
+            Some(CellValue::Text(name.to_string())),
+            "{name}"
+        );
+        // The key stays text too: 19-digit ids are beyond a double's precision.
+        assert!(matches!(
+            fake.cell(SID, "h", i + 1, 0),
+            Some(CellValue::Text(_))
+        ));
+    }
+    assert_eq!(
+        fake.cell(SID, "h", 1, 3),
+        Some(CellValue::Number(1.0)),
+        "quantities are numbers"
+    );
+    assert_eq!(fake.stats().user_entered_writes, 0);
+    let s = upsert(&client, &target("h", &h), &rows, soon(), &mut Unguarded)
+        .await
+        .unwrap();
+    assert_eq!(s.writes, 0, "reads back equal: {s:?}");
+}
