@@ -82,7 +82,8 @@ pub fn run(orders: usize, days: i64, latency_ms: u64, rate: u32) {
 
     let dir = tempfile::tempdir().expect("temp dir");
     let exe = std::env::current_exe().expect("own path");
-    let out = std::process::Command::new(exe)
+    let mut command = std::process::Command::new(exe);
+    command
         .args([
             "import-child",
             &dir.path().display().to_string(),
@@ -90,17 +91,8 @@ pub fn run(orders: usize, days: i64, latency_ms: u64, rate: u32) {
         ])
         .env("NAVER_COMMERCE_BASE_URL", fake.base_url())
         .env("NAVER_CLIENT_ID", fake.client_id())
-        .env("NAVER_CLIENT_SECRET", fake.client_secret())
-        .output()
-        .expect("child runs");
-    assert!(
-        out.status.success(),
-        "child failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let child: serde_json::Value =
-        serde_json::from_str(stdout.lines().last().unwrap_or_default()).expect("child JSON");
+        .env("NAVER_CLIENT_SECRET", fake.client_secret());
+    let child = crate::run_child(command);
     let calls = child["api_calls"].as_u64().unwrap();
     let seconds = child["seconds"].as_f64().unwrap();
     let stats = fake.stats();

@@ -86,6 +86,18 @@ pub(crate) fn peak_rss_kib() -> u64 {
         .unwrap_or(0)
 }
 
+/// Runs a measuring child process and reads the JSON line it prints last.
+pub(crate) fn run_child(mut command: std::process::Command) -> serde_json::Value {
+    let out = command.output().expect("child runs");
+    assert!(
+        out.status.success(),
+        "child failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    serde_json::from_str(stdout.lines().last().unwrap_or_default()).expect("child prints JSON")
+}
+
 pub(crate) fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -171,18 +183,9 @@ fn transform(count: u64, runs: usize) {
     let exe = std::env::current_exe().expect("own path");
     let mut results: Vec<serde_json::Value> = (0..runs)
         .map(|_| {
-            let out = std::process::Command::new(&exe)
-                .args(["transform-child", &dir.path().display().to_string(), &event])
-                .output()
-                .expect("child runs");
-            assert!(
-                out.status.success(),
-                "child failed: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-            let stdout = String::from_utf8_lossy(&out.stdout);
-            let line = stdout.lines().last().unwrap_or_default();
-            serde_json::from_str(line).expect("child prints JSON")
+            let mut child = std::process::Command::new(&exe);
+            child.args(["transform-child", &dir.path().display().to_string(), &event]);
+            run_child(child)
         })
         .collect();
     results.sort_by(|a, b| {

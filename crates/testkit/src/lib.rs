@@ -16,5 +16,7 @@ pub mod google;
 pub mod naver;
 pub mod orders;
 pub mod process;
+#[cfg(test)]
+mod raw_http;
 pub mod runtime_api;
 pub mod s3;

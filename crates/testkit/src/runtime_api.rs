@@ -414,7 +414,6 @@ fn diagnostic(shared: &Shared, headers: &HeaderMap, body: &[u8]) -> (String, Str
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
     struct Reply {
         status: u16,
@@ -430,42 +429,11 @@ mod tests {
         headers: &[(&str, &str)],
         body: &[u8],
     ) -> Reply {
-        let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
-        let mut request = format!(
-            "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
-            body.len()
-        );
-        for (name, value) in headers {
-            request.push_str(&format!("{name}: {value}\r\n"));
-        }
-        request.push_str("\r\n");
-        stream
-            .write_all(request.as_bytes())
-            .await
-            .expect("write head");
-        stream.write_all(body).await.expect("write body");
-        let mut raw = Vec::new();
-        stream.read_to_end(&mut raw).await.expect("read reply");
-
-        let split = raw
-            .windows(4)
-            .position(|w| w == b"\r\n\r\n")
-            .expect("reply has a header block");
-        let head = String::from_utf8_lossy(&raw[..split]).into_owned();
-        let mut lines = head.split("\r\n");
-        let status = lines
-            .next()
-            .and_then(|l| l.split(' ').nth(1))
-            .and_then(|s| s.parse().ok())
-            .expect("status line");
-        let headers = lines
-            .filter_map(|l| l.split_once(':'))
-            .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
-            .collect();
+        let reply = crate::raw_http::request(addr, method, path, headers, body).await;
         Reply {
-            status,
-            headers,
-            body: raw[split + 4..].to_vec(),
+            status: reply.status,
+            headers: reply.headers,
+            body: reply.body,
         }
     }
 

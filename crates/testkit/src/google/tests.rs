@@ -7,7 +7,6 @@ use base64::Engine as _;
 use ring::rand::SystemRandom;
 use ring::signature::{RSA_PKCS1_SHA256, RsaKeyPair};
 use serde_json::{Value, json};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::*;
 
@@ -24,40 +23,21 @@ async fn http(
     headers: &[(&str, &str)],
     body: &[u8],
 ) -> Reply {
-    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
-    let mut request = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
-        body.len()
-    );
-    for (name, value) in headers {
-        request.push_str(&format!("{name}: {value}\r\n"));
-    }
-    request.push_str("\r\n");
-    stream
-        .write_all(request.as_bytes())
-        .await
-        .expect("write head");
-    stream.write_all(body).await.expect("write body");
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).await.expect("read reply");
-    let split = raw
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .expect("reply has a header block");
-    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
-    let status = head
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .expect("status line");
-    let body = &raw[split + 4..];
-    let body = if body.is_empty() {
+    let reply = crate::raw_http::request(addr, method, path, headers, body).await;
+    let body = if reply.body.is_empty() {
         Value::Null
     } else {
-        serde_json::from_slice(body)
-            .unwrap_or_else(|_| panic!("non-JSON reply body: {}", String::from_utf8_lossy(body)))
+        serde_json::from_slice(&reply.body).unwrap_or_else(|_| {
+            panic!(
+                "non-JSON reply body: {}",
+                String::from_utf8_lossy(&reply.body)
+            )
+        })
     };
-    Reply { status, body }
+    Reply {
+        status: reply.status,
+        body,
+    }
 }
 
 /// A started fake with spreadsheet `sid` and a bearer token.

@@ -66,6 +66,10 @@ fn decode_salt(salt: &str) -> Option<[u8; 16]> {
 
 /// `client_secret_sign` for `client_id` at `timestamp_ms`, or `None` when `client_secret` is
 /// not a `$2a$NN$` + 22-character bcrypt salt.
+///
+/// Deliberately written apart from `ordersync_naver::sign` rather than shared with it: the fake
+/// checks the client, so a bug they shared would pass unseen. Both are pinned to NAVER's official
+/// test vector in their own tests.
 pub fn client_secret_sign(
     client_id: &str,
     client_secret: &str,
