@@ -23,8 +23,8 @@ fn workspace_root() -> PathBuf {
 
 /// Builds (if needed) and returns the path of a workspace binary.
 ///
-/// Runs `$CARGO build -p <package> --bin <bin>` (`--release` when `release`) from the workspace
-/// root and returns the executable cargo reports, which is `<target dir>/<debug|release>/<bin>`
+/// Runs `$CARGO build --workspace --all-targets` (or, with `release`, `$CARGO build --release -p
+/// <package> --bin <bin>`) from the workspace root and returns the executable cargo reports, which is `<target dir>/<debug|release>/<bin>`
 /// with the target dir from `CARGO_TARGET_DIR`, cargo config, or `<workspace>/target`. Calls are
 /// serialised because concurrent cargo runs would only queue on cargo's lock and interleave
 /// their output. Blocking: call it before starting servers, or from `spawn_blocking`.
@@ -46,24 +46,25 @@ pub fn built_binary(package: &str, bin: &str, release: bool) -> PathBuf {
             command.env_remove(name);
         }
     }
-    command.current_dir(&root).args([
-        "build",
-        "--message-format=json-render-diagnostics",
-        "-p",
-        package,
-        "--bin",
-        bin,
-    ]);
+    command
+        .current_dir(&root)
+        .args(["build", "--message-format=json-render-diagnostics"]);
     if release {
-        command.arg("--release");
+        command.args(["--release", "-p", package, "--bin", bin]);
+    } else {
+        // Under `cargo test --workspace` every crate is already built with the workspace's
+        // unified features (dev-dependencies included). Asking for exactly that set again finds
+        // everything fresh; `-p {package}` alone would resolve features differently and rebuild
+        // the AWS SDK and friends once per binary, minutes each on CI.
+        command.args(["--workspace", "--all-targets"]);
     }
     let output = command
         .output()
         .unwrap_or_else(|e| panic!("testkit: cannot run `{cargo}`: {e}"));
     if !output.status.success() {
         panic!(
-            "testkit: `cargo build -p {package} --bin {bin}{}` failed ({}):\n{}",
-            if release { " --release" } else { "" },
+            "testkit: building {package}'s `{bin}`{} failed ({}):\n{}",
+            if release { " (release)" } else { "" },
             output.status,
             String::from_utf8_lossy(&output.stderr)
         );
@@ -73,7 +74,13 @@ pub fn built_binary(package: &str, bin: &str, release: bool) -> PathBuf {
     let reported = String::from_utf8_lossy(&output.stdout)
         .lines()
         .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
-        .filter(|msg| msg["reason"] == "compiler-artifact" && msg["target"]["name"] == bin)
+        .filter(|msg| {
+            msg["reason"] == "compiler-artifact"
+                && msg["target"]["name"] == bin
+                && msg["target"]["kind"]
+                    .as_array()
+                    .is_some_and(|kinds| kinds.iter().any(|k| k == "bin"))
+        })
         .filter_map(|msg| msg["executable"].as_str().map(PathBuf::from))
         .next_back();
     let path = reported.unwrap_or_else(|| {
