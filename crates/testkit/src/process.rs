@@ -80,6 +80,8 @@ pub fn built_binary(package: &str, bin: &str, release: bool) -> PathBuf {
                 && msg["target"]["kind"]
                     .as_array()
                     .is_some_and(|kinds| kinds.iter().any(|k| k == "bin"))
+                // `--all-targets` also builds each binary's unit-test harness, same name.
+                && msg["profile"]["test"] == false
         })
         .filter_map(|msg| msg["executable"].as_str().map(PathBuf::from))
         .next_back();
