@@ -20,3 +20,4 @@ pub mod process;
 mod raw_http;
 pub mod runtime_api;
 pub mod s3;
+mod serve;

@@ -24,13 +24,10 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use hyper_util::server::conn::auto::Builder as ConnBuilder;
-use hyper_util::service::TowerToHyperService;
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
 use tokio::sync::{Notify, oneshot, watch};
-use tokio::task::{JoinHandle, JoinSet};
+use tokio::task::JoinHandle;
 
 /// The deadline announced to the function when none is configured, like a 60 s Lambda timeout.
 pub const DEFAULT_FUNCTION_TIMEOUT: Duration = Duration::from_secs(60);
@@ -131,7 +128,7 @@ impl RuntimeApi {
             .route("/2018-06-01/runtime/invocation/{id}/error", post(error))
             .route("/2018-06-01/runtime/init/error", post(init_error))
             .with_state(shared.clone());
-        let task = tokio::spawn(serve(listener, router));
+        let task = tokio::spawn(crate::serve::serve(listener, router));
         RuntimeApi { addr, shared, task }
     }
 
@@ -249,28 +246,6 @@ impl Drop for Pending<'_> {
     fn drop(&mut self) {
         lock(&self.shared.queue).retain(|q| q.id != self.id);
         lock(&self.shared.waiters).remove(self.id);
-    }
-}
-
-/// Accepts connections until aborted; connection tasks die with this future's JoinSet.
-pub(crate) async fn serve(listener: TcpListener, router: Router) {
-    let http = ConnBuilder::new(TokioExecutor::new());
-    let mut connections = JoinSet::new();
-    loop {
-        let stream = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => stream,
-                Err(_) => continue,
-            },
-            Some(_) = connections.join_next(), if !connections.is_empty() => continue,
-        };
-        let service = TowerToHyperService::new(router.clone());
-        let connection = http
-            .serve_connection(TokioIo::new(stream), service)
-            .into_owned();
-        connections.spawn(async move {
-            let _ = connection.await;
-        });
     }
 }
 

@@ -17,13 +17,11 @@ use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_s3::primitives::ByteStream;
 use hyper::body::Incoming;
 use hyper::{Method, Request};
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use hyper_util::server::conn::auto::Builder as ConnBuilder;
 use ordersync_core::store::S3Store;
 use s3s::auth::SimpleAuth;
 use s3s::service::{S3Service, S3ServiceBuilder};
 use tokio::net::TcpListener;
-use tokio::task::{JoinHandle, JoinSet};
+use tokio::task::JoinHandle;
 
 /// The bucket every server starts with.
 pub const BUCKET: &str = "ordersync-test";
@@ -234,35 +232,17 @@ impl Drop for S3Server {
     }
 }
 
-/// Accepts connections until aborted. Connection tasks live in a JoinSet owned by this future
-/// so that aborting it closes keep-alive connections too.
+/// Serves S3 until aborted, recording every PutObject before s3s handles it.
 async fn serve(listener: TcpListener, service: S3Service, puts: PutLog) {
-    let http = ConnBuilder::new(TokioExecutor::new());
-    let mut connections = JoinSet::new();
-    loop {
-        let stream = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => stream,
-                // Transient (e.g. too many open files): keep serving the other connections.
-                Err(_) => continue,
-            },
-            // Reap finished connections so the set does not grow over a long test.
-            Some(_) = connections.join_next(), if !connections.is_empty() => continue,
-        };
+    crate::serve::serve_with(listener, move || {
         let service = service.clone();
         let puts = puts.clone();
-        let recording = hyper::service::service_fn(move |request: Request<Incoming>| {
+        hyper::service::service_fn(move |request: Request<Incoming>| {
             record_put(&request, &puts);
             hyper::service::Service::call(&service, request)
-        });
-        let connection = http
-            .serve_connection(TokioIo::new(stream), recording)
-            .into_owned();
-        connections.spawn(async move {
-            // A client hanging up mid-request is normal in tests (timeouts, dropped clients).
-            let _ = connection.await;
-        });
-    }
+        })
+    })
+    .await
 }
 
 /// Appends a [`PutRecord`] when `request` is a PutObject: a PUT on `/bucket/key` that is not

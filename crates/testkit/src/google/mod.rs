@@ -259,7 +259,7 @@ impl FakeGoogle {
             token_uri: format!("http://{addr}/token"),
             state: Mutex::new(state),
         });
-        let task = tokio::spawn(crate::runtime_api::serve(
+        let task = tokio::spawn(crate::serve::serve(
             listener,
             routes::router(shared.clone()),
         ));

@@ -182,7 +182,7 @@ impl FakeNaver {
         let router = Router::new()
             .fallback(server::handle)
             .with_state(shared.clone());
-        let task = tokio::spawn(crate::runtime_api::serve(listener, router));
+        let task = tokio::spawn(crate::serve::serve(listener, router));
         FakeNaver { addr, shared, task }
     }
 
