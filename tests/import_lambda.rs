@@ -34,8 +34,7 @@ async fn built_import_binary_fetches_a_window_into_s3() {
     let api = RuntimeApi::start().await;
 
     let mut env = api.function_env("import");
-    env.extend(s3.child_env());
-    env.push(("ORDERSYNC_STORE".into(), s3.location("lambda")));
+    env.extend(s3.store_env("lambda"));
     env.push(("NAVER_COMMERCE_BASE_URL".into(), naver.base_url()));
     env.push(("NAVER_CLIENT_ID".into(), naver.client_id().into()));
     env.push(("NAVER_CLIENT_SECRET".into(), naver.client_secret().into()));

@@ -69,8 +69,7 @@ async fn built_insert_binary_upserts_and_respects_the_lease() {
     }
 
     let mut env = api.function_env("insert");
-    env.extend(s3.child_env());
-    env.push(("ORDERSYNC_STORE".into(), s3.location("lambda")));
+    env.extend(s3.store_env("lambda"));
     env.push((
         "GOOGLE_APPLICATION_CREDENTIALS".into(),
         key_path.display().to_string(),

@@ -49,8 +49,7 @@ async fn built_transform_binary_serves_the_runtime_api() {
         .unwrap();
 
     let mut env = api.function_env("transform");
-    env.extend(s3.child_env());
-    env.push(("ORDERSYNC_STORE".into(), s3.location("lambda")));
+    env.extend(s3.store_env("lambda"));
     let mut function = FunctionProcess::spawn(&binary, &env);
 
     // A good event: rows written through S3, a small typed result back.

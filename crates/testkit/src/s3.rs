@@ -134,6 +134,14 @@ impl S3Server {
             .clone()
     }
 
+    /// [`S3Server::child_env`] plus `ORDERSYNC_STORE` pointing at `prefix` in the test bucket:
+    /// everything a Lambda process needs to use this server as its store.
+    pub fn store_env(&self, prefix: &str) -> Vec<(String, String)> {
+        let mut env = self.child_env();
+        env.push(("ORDERSYNC_STORE".to_owned(), self.location(prefix)));
+        env
+    }
+
     /// Environment for a child process that loads its S3 client through aws-config's standard
     /// chain (`S3Store::from_env`). EC2 metadata is disabled so a missing variable fails fast
     /// instead of waiting on IMDS timeouts.
