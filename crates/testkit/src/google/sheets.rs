@@ -869,15 +869,14 @@ impl Workbook {
         out
     }
 
-    /// `values.update`. Returns the response and the written range (if any).
-    pub(crate) fn update_values(
-        &mut self,
-        id: &str,
+    /// The rows of a `ValueRange` body sent to `range` (update and append): a `range` in the
+    /// body must name the same cells as the URL's, as Google requires.
+    fn body_rows(
+        &self,
         range: &str,
         body: &ValueRangeIn,
         input: Input,
-        echo: Option<ReadOpts>,
-    ) -> Result<(Value, Option<String>), ApiError> {
+    ) -> Result<WriteRows, ApiError> {
         if let Some(body_range) = &body.range
             && self.resolve(body_range).ok() != Some(self.resolve(range)?)
         {
@@ -887,7 +886,19 @@ impl Workbook {
             )));
         }
         let major = Major::parse(body.major_dimension.as_deref(), "major_dimension")?;
-        let rows = input_rows(body.values.as_deref().unwrap_or(&[]), major, input, "")?;
+        input_rows(body.values.as_deref().unwrap_or(&[]), major, input, "")
+    }
+
+    /// `values.update`. Returns the response and the written range (if any).
+    pub(crate) fn update_values(
+        &mut self,
+        id: &str,
+        range: &str,
+        body: &ValueRangeIn,
+        input: Input,
+        echo: Option<ReadOpts>,
+    ) -> Result<(Value, Option<String>), ApiError> {
+        let rows = self.body_rows(range, body, input)?;
         let (tab, rect) = self.plan_write(range, &rows)?;
         if let Some(rect) = rect {
             self.apply_write(tab, rect, rows.clone());
@@ -970,16 +981,7 @@ impl Workbook {
         echo: Option<ReadOpts>,
         max_cells: u64,
     ) -> Result<(Value, Option<String>), ApiError> {
-        if let Some(body_range) = &body.range
-            && self.resolve(body_range).ok() != Some(self.resolve(range)?)
-        {
-            return Err(ApiError::invalid(format!(
-                "Invalid ValueRange: the range in the body [{body_range}] does not match the \
-                 range in the URL [{range}]"
-            )));
-        }
-        let major = Major::parse(body.major_dimension.as_deref(), "major_dimension")?;
-        let rows = input_rows(body.values.as_deref().unwrap_or(&[]), major, input, "")?;
+        let rows = self.body_rows(range, body, input)?;
         let (tab, bounds) = self.resolve(range)?;
         let meta = self.tabs[tab].clone();
         if bounds.start_row >= meta.rows || bounds.start_col >= meta.cols {
