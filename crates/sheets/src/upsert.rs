@@ -132,11 +132,10 @@ pub async fn upsert(
     let read = client
         .read_tab(target.spreadsheet, target.tab, deadline)
         .await?;
-    let existing = read
-        .as_ref()
-        .map(|r| r.existing.clone())
-        .unwrap_or_else(Existing::default);
-    let plan = plan(&existing, target.headers, target.key_index, rows)
+    // Borrowed, not copied: the tab can hold hundreds of thousands of rows.
+    let empty = Existing::default();
+    let existing = read.as_ref().map_or(&empty, |r| &r.existing);
+    let plan = plan(existing, target.headers, target.key_index, rows)
         .map_err(|e| SheetsError::Sheet(e.to_string()))?;
 
     let (grid_rows, grid_cols) = read.as_ref().map_or((0, 0), |r| (r.grid_rows, r.grid_cols));
