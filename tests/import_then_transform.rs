@@ -63,7 +63,7 @@ async fn hostile_shop_data_becomes_one_literal_row_per_product_order() {
             TransformEvent {
                 execution: "hostile".into(),
                 window,
-                orders: vec![imported.orders],
+                orders: imported.orders,
                 columns: Some(serde_json::from_value(serde_json::json!({"list": [
                     {"field": "product_name"}, {"field": "shipping_memo"}, {"field": "product_order_status"},
                     {"field": "orderer_name"}, {"field": "last_changed_date"}]})).unwrap()),

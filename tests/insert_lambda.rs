@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use ordersync_core::events::{InsertEvent, InsertResult, TransformEvent};
+use ordersync_core::events::{InsertEvent, RunSummary, TransformEvent, WindowOutcome};
 use ordersync_core::keys::{Stage, object_key};
 use ordersync_core::lease::{self, LeaseConfig};
 use ordersync_core::naver::{OrdersMeta, OrdersSchema};
@@ -59,13 +59,13 @@ async fn built_insert_binary_upserts_and_respects_the_lease() {
             TransformEvent {
                 execution: "exec-insert".into(),
                 window,
-                orders: vec![orders_ref],
+                orders: orders_ref,
                 columns: None,
             },
         )
         .await
         .unwrap();
-        refs.push(out.rows);
+        refs.push(WindowOutcome::from(out));
     }
 
     let mut env = api.function_env("insert");
@@ -83,7 +83,7 @@ async fn built_insert_binary_upserts_and_respects_the_lease() {
             spreadsheet_id: "sheet-e2e".into(),
             tab: "스마트스토어 주문".into(),
         },
-        rows: refs,
+        windows: refs,
     };
     let invoke = |value: serde_json::Value| {
         let api = &api;
@@ -93,7 +93,7 @@ async fn built_insert_binary_upserts_and_respects_the_lease() {
     let Outcome::Response(value) = outcome else {
         panic!("{outcome:?}\n{}", function.output())
     };
-    let first: InsertResult = serde_json::from_value(value).unwrap();
+    let first: RunSummary = serde_json::from_value(value).unwrap();
     assert_eq!((first.appended, first.updated), (240, 0));
     assert_eq!(google.values("sheet-e2e", "스마트스토어 주문").len(), 241);
 
@@ -101,9 +101,9 @@ async fn built_insert_binary_upserts_and_respects_the_lease() {
     let Outcome::Response(value) = invoke(serde_json::to_value(&event).unwrap()).await else {
         panic!()
     };
-    let again: InsertResult = serde_json::from_value(value).unwrap();
+    let again: RunSummary = serde_json::from_value(value).unwrap();
     assert_eq!(
-        (again.unchanged, again.appended, again.api_calls),
+        (again.unchanged, again.appended, again.sheets_api_calls),
         (240, 0, 1)
     );
 

@@ -56,7 +56,7 @@ async fn built_transform_binary_serves_the_runtime_api() {
     let event = TransformEvent {
         execution: "exec-e2e".into(),
         window: window(),
-        orders: vec![orders_ref.clone()],
+        orders: orders_ref.clone(),
         columns: None,
     };
     let outcome = api

@@ -175,7 +175,7 @@ fn transform(count: u64, runs: usize) {
     let event = TransformEvent {
         execution: "bench".into(),
         window,
-        orders: vec![orders_ref.clone()],
+        orders: orders_ref.clone(),
         columns: None,
     };
     let event = serde_json::to_string(&event).unwrap();

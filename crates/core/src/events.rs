@@ -20,8 +20,8 @@ pub struct TransformEvent {
     pub execution: String,
     /// The window the orders were imported for.
     pub window: Window,
-    /// The imported orders (usually one object per window).
-    pub orders: Vec<ObjectRef>,
+    /// The window's orders object, as import returned it.
+    pub orders: ObjectRef,
     /// The request's column choice; the `standard` preset when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub columns: Option<ColumnChoice>,
@@ -69,6 +69,17 @@ pub struct ImportResult {
     pub counts: crate::source::FetchCounts,
 }
 
+/// What one Map iteration hands on: the window's rows object and what import and transform
+/// counted (built by the ASL's `WindowDone` Pass state).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WindowOutcome {
+    pub window: Window,
+    pub rows: ObjectRef,
+    pub fetched: crate::source::FetchCounts,
+    pub transformed: TransformCounts,
+}
+
 /// Input of the insert function: every window's rows, upserted once.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -77,8 +88,8 @@ pub struct InsertEvent {
     pub execution: String,
     /// The target tab.
     pub sheet: crate::request::SheetTarget,
-    /// Rows objects in window order (a later window's row for a key wins).
-    pub rows: Vec<ObjectRef>,
+    /// The Map's results in window order (a later window's row for a key wins).
+    pub windows: Vec<WindowOutcome>,
 }
 
 /// Output of the insert function.
@@ -95,4 +106,93 @@ pub struct InsertResult {
     pub duplicate_keys_in_sheet: u64,
     /// Sheets API requests, retries included.
     pub api_calls: u64,
+}
+
+/// Input of the Plan step, which the import function runs before any API call.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PlanEvent {
+    /// `$$.Execution.Name`: checked here, so a bad name fails before any work.
+    pub execution: String,
+    /// The execution input exactly as the backend sent it (a `RunRequest`, read and validated by
+    /// the plan so its problems are reported with field names).
+    pub request: serde_json::Value,
+}
+
+/// Output of the Plan step: the validated request, split into windows. Everything later states
+/// use comes from here, not from the raw input.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PlanResult {
+    pub account: crate::request::AccountRef,
+    pub sheet: crate::request::SheetTarget,
+    /// The request's column choice, or the default made explicit (JSONPath cannot default a
+    /// missing field, so later states always find one).
+    pub columns: ColumnChoice,
+    /// At most 24 h each, consecutive, in KST.
+    pub windows: Vec<Window>,
+    /// The Map's `MaxConcurrencyPath`: windows imported at once (NAVER's rate limit is per
+    /// application, so more is not faster).
+    pub max_concurrency: u32,
+}
+
+/// The execution's output: what the run did, in numbers.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RunSummary {
+    /// Windows imported.
+    pub windows: u64,
+    /// Product orders the change feed listed (summed over windows).
+    pub orders_changed: u64,
+    /// Product orders whose details were fetched.
+    pub orders_fetched: u64,
+    /// Listed by the feed but not returned by the details call.
+    pub orders_missing: u64,
+    /// Rows the windows produced (before insert merges windows by key).
+    pub rows: u64,
+    /// Rows written after the last data row.
+    pub appended: u64,
+    /// Existing rows whose managed cells changed.
+    pub updated: u64,
+    /// Existing rows left alone.
+    pub unchanged: u64,
+    /// Keys found more than once in the sheet (the first row was used).
+    pub duplicate_keys_in_sheet: u64,
+    /// NAVER Commerce API requests (tokens and retries included).
+    pub naver_api_calls: u64,
+    /// Google Sheets API requests (retries included).
+    pub sheets_api_calls: u64,
+}
+
+impl RunSummary {
+    /// Totals over the Map's outcomes plus what insert did.
+    pub fn new(windows: &[WindowOutcome], insert: &InsertResult) -> Self {
+        let sum = |f: fn(&WindowOutcome) -> u64| windows.iter().map(f).sum::<u64>();
+        RunSummary {
+            windows: windows.len() as u64,
+            orders_changed: sum(|w| w.fetched.changed),
+            orders_fetched: sum(|w| w.fetched.fetched),
+            orders_missing: sum(|w| w.fetched.missing),
+            rows: sum(|w| w.transformed.rows_out),
+            appended: insert.appended,
+            updated: insert.updated,
+            unchanged: insert.unchanged,
+            duplicate_keys_in_sheet: insert.duplicate_keys_in_sheet,
+            naver_api_calls: sum(|w| w.fetched.api_calls),
+            sheets_api_calls: insert.api_calls,
+        }
+    }
+}
+
+impl From<TransformResult> for WindowOutcome {
+    /// A window's outcome without import's counts (zero): for tools and tests that start from
+    /// rows objects.
+    fn from(result: TransformResult) -> Self {
+        WindowOutcome {
+            window: result.window,
+            rows: result.rows,
+            fetched: crate::source::FetchCounts::default(),
+            transformed: result.counts,
+        }
+    }
 }

@@ -16,6 +16,7 @@ pub mod lease;
 pub mod logging;
 pub mod naver;
 pub mod payload;
+pub mod plan;
 pub mod refs;
 pub mod request;
 pub mod rows;

@@ -12,7 +12,7 @@ use std::time::Instant;
 
 use ordersync_core::columns::{Column, KEY_FIELD};
 use ordersync_core::errors::{ErrorName, StepError};
-use ordersync_core::events::{InsertEvent, InsertResult};
+use ordersync_core::events::{InsertEvent, InsertResult, RunSummary};
 use ordersync_core::keys::check_execution;
 use ordersync_core::lease::{self, Lease, LeaseConfig};
 use ordersync_core::payload;
@@ -59,18 +59,19 @@ pub async fn handle(
     lease_config: &LeaseConfig,
     event: InsertEvent,
     deadline: Instant,
-) -> Result<InsertResult, StepError> {
+) -> Result<RunSummary, StepError> {
     let span = info_span!("insert", run = %event.execution, stage = "insert");
-    run(store, sheets, lease_config, event, deadline)
+    let result = run(store, sheets, lease_config, &event, deadline)
         .instrument(span)
-        .await
+        .await?;
+    Ok(RunSummary::new(&event.windows, &result))
 }
 
 async fn run(
     store: &impl Store,
     sheets: &SheetsClient,
     lease_config: &LeaseConfig,
-    event: InsertEvent,
+    event: &InsertEvent,
     deadline: Instant,
 ) -> Result<InsertResult, StepError> {
     check_execution(&event.execution)?;
@@ -80,13 +81,13 @@ async fn run(
     if !problems.is_empty() {
         return Err(StepError::new(ErrorName::InvalidInput, problems.join("; ")));
     }
-    for reference in &event.rows {
-        store.key_of(&reference.uri)?;
+    for outcome in &event.windows {
+        store.key_of(&outcome.rows.uri)?;
     }
 
     let mut columns: Option<Vec<Column>> = None;
     let mut rows: Vec<SheetRow> = Vec::new();
-    for reference in &event.rows {
+    for reference in event.windows.iter().map(|w| &w.rows) {
         let bytes = read_object(store, reference).await?;
         let reader = payload::open::<RowsSchema>(&bytes, reference)?;
         match &columns {

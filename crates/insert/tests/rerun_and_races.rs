@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use ordersync_core::errors::{ErrorName, StepError};
-use ordersync_core::events::{InsertEvent, TransformEvent};
+use ordersync_core::events::{InsertEvent, TransformEvent, WindowOutcome};
 use ordersync_core::keys::{Stage, object_key};
 use ordersync_core::lease::LeaseConfig;
 use ordersync_core::naver::{OrdersMeta, OrdersSchema};
@@ -34,7 +34,7 @@ async fn client(fake: &FakeGoogle) -> SheetsClient {
 }
 
 /// Rows objects for two windows (150 orders each) in `store`, via the transform handler.
-async fn rows_objects(store: &DirStore, execution: &str) -> Vec<ordersync_core::ObjectRef> {
+async fn rows_objects(store: &DirStore, execution: &str) -> Vec<WindowOutcome> {
     let from = parse_instant("2026-11-01", DateOnly::StartOfDay).unwrap();
     let to = parse_instant("2026-11-02", DateOnly::EndOfDay).unwrap();
     let mut refs = Vec::new();
@@ -53,25 +53,25 @@ async fn rows_objects(store: &DirStore, execution: &str) -> Vec<ordersync_core::
             TransformEvent {
                 execution: execution.into(),
                 window,
-                orders: vec![orders_ref],
+                orders: orders_ref,
                 columns: None,
             },
         )
         .await
         .unwrap();
-        refs.push(out.rows);
+        refs.push(out.into());
     }
     refs
 }
 
-fn event(execution: &str, tab: &str, rows: Vec<ordersync_core::ObjectRef>) -> InsertEvent {
+fn event(execution: &str, tab: &str, windows: Vec<WindowOutcome>) -> InsertEvent {
     InsertEvent {
         execution: execution.into(),
         sheet: SheetTarget {
             spreadsheet_id: "book".into(),
             tab: tab.into(),
         },
-        rows,
+        windows,
     }
 }
 
@@ -133,7 +133,7 @@ async fn a_crash_after_any_write_then_a_rerun_matches_a_clean_run() {
                 .map(|c| c.header)
                 .collect();
             let mut rows = Vec::new();
-            for r in &refs {
+            for r in refs.iter().map(|w| &w.rows) {
                 let bytes = ordersync_core::store::read_object(&store, r).await.unwrap();
                 rows.extend(
                     ordersync_core::payload::open::<ordersync_core::rows::RowsSchema>(&bytes, r)

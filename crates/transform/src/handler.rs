@@ -1,10 +1,10 @@
-//! The transform handler: one window's orders objects in, one rows object out.
+//! The transform handler: one window's orders object in, one rows object out.
 //!
 //! Everything that can be checked without I/O is checked first (execution name, window, columns,
-//! that every reference belongs to our store). Orders objects are verified (size, hash, schema)
-//! before a record is used, decoded one record at a time, and released before the next one is
-//! fetched. The rows object goes to `runs/{execution}/rows/{window}.jsonl.zst`, so a rerun of the
-//! same execution overwrites it with identical content.
+//! that the reference belongs to our store). The orders object is verified (size, hash, schema)
+//! before a record is used and decoded one record at a time. The rows object goes to
+//! `runs/{execution}/rows/{window}.jsonl.zst`, so a rerun of the same execution overwrites it
+//! with identical content.
 
 use ordersync_core::errors::{ErrorName, StepError};
 use ordersync_core::events::{TransformCounts, TransformEvent, TransformResult};
@@ -39,13 +39,12 @@ async fn run(store: &impl Store, event: TransformEvent) -> Result<TransformResul
     event.window.check().map_err(|e| invalid(e.to_string()))?;
     let choice = event.columns.clone().unwrap_or_default();
     let columns = choice.resolve().map_err(|e| invalid(e.to_string()))?;
-    for reference in &event.orders {
-        store.key_of(&reference.uri)?;
-    }
+    store.key_of(&event.orders.uri)?;
     let key = object_key(&event.execution, Stage::Rows, &event.window)?;
 
     let mut deduper = Deduper::new(&columns, &choice.mask);
-    for reference in &event.orders {
+    {
+        let reference = &event.orders;
         let bytes = read_object(store, reference).await?;
         let reader = payload::open::<OrdersSchema>(&bytes, reference)?;
         if reader.meta().window != event.window {

@@ -39,7 +39,7 @@ async fn setup(count: u64) -> (tempfile::TempDir, DirStore, TransformEvent) {
     let event = TransformEvent {
         execution: "exec-1".into(),
         window: window(),
-        orders: vec![orders_ref],
+        orders: orders_ref,
         columns: None,
     };
     (dir, store, event)
@@ -171,10 +171,10 @@ async fn bad_events_are_invalid_input_naming_the_field() {
         (
             {
                 let mut v = good.clone();
-                v["orders"][0]["records"] = json!(-1);
+                v["orders"]["records"] = json!(-1);
                 v
             },
-            "orders[0].records: invalid value",
+            "orders.records: invalid value",
         ),
     ];
     for (event, expected) in cases {
@@ -191,7 +191,7 @@ async fn bad_events_are_invalid_input_naming_the_field() {
 async fn bad_payload_objects_are_payload_errors() {
     let (dir, store, event) = setup(20).await;
     let good = serde_json::to_value(&event).unwrap();
-    let key = store.key_of(&event.orders[0].uri).unwrap();
+    let key = store.key_of(&event.orders.uri).unwrap();
     let path = dir.path().join(&key);
     let original = std::fs::read(&path).unwrap();
 
@@ -219,7 +219,7 @@ async fn bad_payload_objects_are_payload_errors() {
     // Wrong schema: a rows object handed over as orders.
     let out = handle(&store, event.clone()).await.unwrap();
     let mut v = good.clone();
-    v["orders"][0] = serde_json::to_value(&out.rows).unwrap();
+    v["orders"] = serde_json::to_value(&out.rows).unwrap();
     let (name, message) = error_of(&store, v).await;
     assert_eq!(name, ErrorName::Payload);
     assert!(
@@ -229,7 +229,7 @@ async fn bad_payload_objects_are_payload_errors() {
 
     // A reference outside our store is refused before anything is read.
     let mut v = good.clone();
-    v["orders"][0]["uri"] = json!("s3://someone-elses-bucket/secrets.jsonl.zst");
+    v["orders"]["uri"] = json!("s3://someone-elses-bucket/secrets.jsonl.zst");
     let (name, message) = error_of(&store, v).await;
     assert_eq!(name, ErrorName::Payload);
     assert!(
@@ -259,7 +259,7 @@ async fn an_empty_window_gives_an_empty_rows_object() {
         TransformEvent {
             execution: "exec-2".into(),
             window: window(),
-            orders: vec![orders],
+            orders: orders,
             columns: None,
         },
     )

@@ -43,7 +43,7 @@ async fn transform_reads_and_writes_through_s3() {
     let event = TransformEvent {
         execution: "exec-s3".into(),
         window: window(),
-        orders: vec![orders_ref.clone()],
+        orders: orders_ref.clone(),
         columns: Some(
             serde_json::from_str(r#"{"preset":"shipping","mask":["name","phone"]}"#).unwrap(),
         ),
@@ -90,7 +90,7 @@ async fn transform_reads_and_writes_through_s3() {
 
     // A reference into another bucket is refused before any request.
     let mut foreign = event;
-    foreign.orders[0].uri = "s3://other-bucket/tenant-a/x.jsonl.zst".into();
+    foreign.orders.uri = "s3://other-bucket/tenant-a/x.jsonl.zst".into();
     let before = server.puts().len();
     let err = handle(&store, foreign).await.unwrap_err();
     assert_eq!(err.name, ErrorName::Payload);
