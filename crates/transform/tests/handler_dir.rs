@@ -259,7 +259,7 @@ async fn an_empty_window_gives_an_empty_rows_object() {
         TransformEvent {
             execution: "exec-2".into(),
             window: window(),
-            orders: orders,
+            orders,
             columns: None,
         },
     )
