@@ -186,10 +186,15 @@ fn parse_state(name: &str, value: &Value) -> Result<State, DefinitionError> {
         .string("Type")?
         .ok_or_else(|| err(name, "`Type` is missing"))?;
     f.take("Comment");
-    if !matches!(kind_name.as_str(), "Task" | "Pass" | "Map" | "Fail" | "Succeed") {
+    if !matches!(
+        kind_name.as_str(),
+        "Task" | "Pass" | "Map" | "Fail" | "Succeed"
+    ) {
         return Err(err(
             name,
-            format!("`Type: {kind_name}` is not supported by the local runner (it runs Task, Pass, Map, Fail and Succeed)"),
+            format!(
+                "`Type: {kind_name}` is not supported by the local runner (it runs Task, Pass, Map, Fail and Succeed)"
+            ),
         ));
     }
     let input_path = f.nullable_path("InputPath")?;

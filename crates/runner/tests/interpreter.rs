@@ -367,7 +367,8 @@ async fn a_rerun_of_the_same_name_replays_done_tasks_and_reruns_only_the_failed_
 #[test]
 fn unsupported_constructs_are_refused_naming_the_state() {
     let base = retry_catch_definition();
-    let cases: Vec<(&str, Box<dyn Fn(&mut Value)>, &str)> = vec![
+    type Edit = Box<dyn Fn(&mut Value)>;
+    let cases: Vec<(&str, Edit, &str)> = vec![
         (
             "A",
             Box::new(|d| d["States"]["A"]["TimeoutSeconds"] = json!(30)),
