@@ -14,6 +14,7 @@ pub mod events;
 pub mod keys;
 pub mod lease;
 pub mod logging;
+pub mod naming;
 pub mod naver;
 pub mod payload;
 pub mod plan;
