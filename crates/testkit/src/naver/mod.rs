@@ -217,9 +217,31 @@ impl FakeNaver {
             .expect("the generated secret is a valid bcrypt salt")
     }
 
-    /// The generated data, for expectations.
-    pub fn shop(&self) -> &Shop {
-        &self.shared.shop
+    /// The shop's data as it is now, for expectations.
+    pub fn shop(&self) -> Arc<Shop> {
+        self.shared.current_shop()
+    }
+
+    /// Moves up to `count` product orders one step along their life (paid → dispatched →
+    /// purchase decided) at `at`, as if customers and couriers acted; the change feed lists the
+    /// new changes and the details show the new status. Returns the ids that changed.
+    pub fn advance_orders(&self, count: usize, at: DateTime<FixedOffset>) -> Vec<String> {
+        let mut slot = self
+            .shared
+            .shop
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let shop = Arc::make_mut(&mut slot);
+        let mut changed = Vec::new();
+        for id in shop.product_order_ids() {
+            if changed.len() == count {
+                break;
+            }
+            if shop.advance(&id, at).is_some() {
+                changed.push(id);
+            }
+        }
+        changed
     }
 
     /// Counters since start.

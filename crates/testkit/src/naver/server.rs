@@ -50,7 +50,8 @@ const RATE_LIMIT_MESSAGE: &str = "요청이 많아 서비스를 일시적으로 
 
 /// Everything the handler shares with [`super::FakeNaver`].
 pub(crate) struct Shared {
-    pub shop: Arc<Shop>,
+    /// Swapped whole when a test advances orders, so a request sees one consistent shop.
+    pub shop: std::sync::RwLock<Arc<Shop>>,
     pub creds: Credentials,
     pub state: Mutex<MutableState>,
     trace_prefix: u64,
@@ -81,7 +82,7 @@ impl Shared {
             .unwrap_or_default()
             .as_nanos() as u64;
         Shared {
-            shop,
+            shop: std::sync::RwLock::new(shop),
             creds,
             state: Mutex::new(MutableState {
                 tokens: Tokens::new(seed ^ clock),
@@ -95,6 +96,14 @@ impl Shared {
             trace_prefix: clock.rotate_left(17) ^ seed,
             next_trace: AtomicU64::new(1),
         }
+    }
+
+    /// The shop as it is now.
+    pub fn current_shop(&self) -> Arc<Shop> {
+        self.shop
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     /// Locks ignoring poison: a panicking test thread must not take the server down with it.
@@ -394,13 +403,13 @@ fn authenticated(
     let result = if !verdict.allowed {
         Err(ApiError::new(429, "GW.RATE_LIMIT", RATE_LIMIT_MESSAGE))
     } else if endpoint == Endpoint::Feed {
-        feed(&shared.shop, parts.uri.query(), now_kst(), trace).map(|(reply, rows)| {
+        feed(&shared.current_shop(), parts.uri.query(), now_kst(), trace).map(|(reply, rows)| {
             state.stats.feed_rows += rows as u64;
             reply
         })
     } else {
         let hidden = &state.hidden;
-        let outcome = details(&shared.shop, hidden, &parts.headers, body, trace);
+        let outcome = details(&shared.current_shop(), hidden, &parts.headers, body, trace);
         let (reply, requested) = outcome;
         state.stats.detail_ids_requested += requested as u64;
         reply

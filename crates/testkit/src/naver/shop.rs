@@ -103,7 +103,7 @@ impl ChangeEvent {
     }
 }
 
-/// The generated store. Immutable after [`Shop::generate`].
+/// The generated store. After [`Shop::generate`] it changes only through [`Shop::advance`].
 #[derive(Debug, Clone)]
 pub struct Shop {
     from: DateTime<FixedOffset>,
@@ -413,6 +413,45 @@ impl Shop {
     /// endpoint carries it.
     pub fn detail_json(&self, product_order_id: &str) -> Option<Value> {
         self.details.get(product_order_id).cloned()
+    }
+
+    /// Moves a product order one step along its life at `at` (after its latest change): paid →
+    /// dispatched (`DELIVERING`), dispatched or delivered → purchase decided. Appends the change
+    /// to the feed and updates the detail, as NAVER would. `None` (nothing changes) for orders in
+    /// a claim, already decided, or unknown, or when `at` is not after the latest change.
+    pub fn advance(
+        &mut self,
+        product_order_id: &str,
+        at: DateTime<FixedOffset>,
+    ) -> Option<ChangeEvent> {
+        let latest = self.latest_change(product_order_id)?.clone();
+        if latest.claim_type.is_some() || at <= latest.last_changed_date {
+            return None;
+        }
+        let (kind, status) = match latest.product_order_status {
+            "PAYED" => (DISPATCHED.0, DISPATCHED.1),
+            "DELIVERING" | "DELIVERED" => (DECIDED.0, DECIDED.1),
+            _ => return None,
+        };
+        let at = at.with_timezone(&kst());
+        let event = ChangeEvent {
+            last_changed_date: at,
+            last_changed_type: kind,
+            product_order_status: status,
+            ..latest
+        };
+        let detail = self.details.get_mut(product_order_id)?;
+        let po = &mut detail["productOrder"];
+        po["productOrderStatus"] = json!(status);
+        if status == DECIDED.1 {
+            po["decisionDate"] = json!(naver_time(at));
+        } else {
+            po["placeOrderStatus"] = json!("OK");
+        }
+        let position = self.events.partition_point(|e| e.key() < event.key());
+        self.events.insert(position, event.clone());
+        self.to = self.to.max(at + TimeDelta::milliseconds(1));
+        Some(event)
     }
 
     /// The latest change of a product order.
@@ -751,6 +790,39 @@ mod tests {
     fn shop(orders: usize) -> Shop {
         let from = DateTime::parse_from_rfc3339("2026-01-10T00:00:00+09:00").unwrap();
         Shop::generate(7, orders, from, from + TimeDelta::days(3))
+    }
+
+    #[test]
+    fn advance_moves_an_order_one_step_in_feed_and_detail() {
+        let mut shop = shop(40);
+        let at = shop.span().1 + TimeDelta::hours(1);
+        let before = shop.events().len();
+        let paid = shop
+            .product_order_ids()
+            .into_iter()
+            .find(|id| {
+                shop.latest_change(id).unwrap().product_order_status == "PAYED"
+                    && shop.latest_change(id).unwrap().claim_type.is_none()
+            })
+            .expect("some paid order");
+        let event = shop.advance(&paid, at).expect("a paid order advances");
+        assert_eq!(event.product_order_status, "DELIVERING");
+        assert_eq!(shop.events().len(), before + 1);
+        assert!(
+            shop.events().windows(2).all(|w| w[0].key() < w[1].key()),
+            "feed order kept"
+        );
+        assert_eq!(shop.latest_change(&paid).unwrap().last_changed_date, at);
+        assert_eq!(
+            shop.detail_json(&paid).unwrap()["productOrder"]["productOrderStatus"],
+            "DELIVERING"
+        );
+        assert_eq!(shop.changes_between(at, at).len(), 1);
+        // Not backwards in time, and decided orders stay decided.
+        assert!(shop.advance(&paid, at).is_none());
+        let decided = shop.advance(&paid, at + TimeDelta::minutes(1)).unwrap();
+        assert_eq!(decided.product_order_status, "PURCHASE_DECIDED");
+        assert!(shop.advance(&paid, at + TimeDelta::minutes(2)).is_none());
     }
 
     #[test]
