@@ -1,9 +1,10 @@
-//! `ordersync`: the operator's command line.
+//! `ordersync`: the operator's command line. A thin layer over the `ordersync_cli` library:
+//! parse arguments, build what the command needs once, call the library, map the outcome to an
+//! exit code (0 done, 1 the run or the input failed, 2 usage or configuration).
 //!
-//! Today: `plan` (validate an execution input and show the windows and columns it stands for,
-//! without any side effect) and `schema` (print the RunRequest JSON Schema). The local
-//! state-machine runner (`ordersync run`) and start/status/redrive tooling come with the
-//! orchestration work; see the README.
+//! - `run`: execute `statemachine.asl.json` locally (local directory or S3 store);
+//! - `demo`: the same against the built-in sandbox NAVER and Google servers;
+//! - `plan`, `schema`: check an execution input without side effects; print its JSON Schema.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -26,6 +27,36 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run the pipeline locally: statemachine.asl.json, interpreted on this machine.
+    Run {
+        /// The execution input (RunRequest JSON); `-` reads standard input.
+        #[arg(long)]
+        input: PathBuf,
+        /// Payload store: a directory, or `s3://bucket/prefix`.
+        #[arg(long, default_value = ordersync_cli::run::DEFAULT_STORE)]
+        store: String,
+        /// Rerun (resume) an earlier execution by its name; default: a new name.
+        #[arg(long)]
+        execution_name: Option<String>,
+        /// Print the run summary as JSON.
+        #[arg(long)]
+        json: bool,
+        /// Another state machine definition than the one built in.
+        #[arg(long)]
+        definition: Option<PathBuf>,
+        /// Scales Retry waits (1 = Step Functions timing).
+        #[arg(long, default_value_t = 1.0, hide = true)]
+        retry_time_scale: f64,
+    },
+    /// Run the whole pipeline against sandbox NAVER and Google servers, twice, and show the sheet.
+    Demo {
+        /// Where the demo's store and CSV go.
+        #[arg(long, default_value = "ordersync-demo")]
+        dir: PathBuf,
+        /// Orders in the sandbox shop (each has 1–3 product orders).
+        #[arg(long, default_value_t = 60)]
+        orders: usize,
+    },
     /// Validate an execution input and print the plan (windows, columns) as JSON.
     Plan {
         /// The execution input (RunRequest JSON); `-` reads standard input.
@@ -55,8 +86,111 @@ fn read_input(path: &PathBuf) -> std::io::Result<Vec<u8>> {
     }
 }
 
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime starts")
+}
+
+async fn run_command(
+    input: PathBuf,
+    store: String,
+    execution_name: Option<String>,
+    json: bool,
+    definition: Option<PathBuf>,
+    retry_time_scale: f64,
+) -> ExitCode {
+    let bytes = match read_input(&input) {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("ordersync: cannot read {}: {e}", input.display());
+            return ExitCode::from(2);
+        }
+    };
+    // Any JSON goes to the state machine as is: the Plan step names what is wrong with it.
+    let request: serde_json::Value = match serde_json::from_slice(&bytes) {
+        Ok(v) => v,
+        Err(e) => {
+            eprintln!("ordersync: {} is not JSON: {e}", input.display());
+            return ExitCode::from(1);
+        }
+    };
+    let definition = match definition {
+        None => ordersync_cli::run::DEFINITION.to_owned(),
+        Some(path) => match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) => {
+                eprintln!("ordersync: cannot read {}: {e}", path.display());
+                return ExitCode::from(2);
+            }
+        },
+    };
+    let store = match ordersync_core::store::AnyStore::from_location(&store).await {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("ordersync: store {store}: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let parts = match ordersync_cli::local::LocalParts::from_env().await {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("ordersync: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let name = execution_name.unwrap_or_else(|| ordersync_cli::run::fresh_name("local"));
+    eprintln!("execution {name} (rerun it with --execution-name {name})");
+    let progress = ordersync_cli::progress::Progress::new();
+    let outcome = ordersync_cli::run::execute(
+        &definition,
+        &store,
+        &parts.functions(&store),
+        &progress,
+        ordersync_runner::Options { retry_time_scale },
+        &name,
+        request,
+    )
+    .await;
+    progress.finish();
+    match outcome {
+        Ok(outcome) => ordersync_cli::run::report(&name, &outcome, json),
+        Err(e) => {
+            eprintln!("ordersync: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
 fn main() -> ExitCode {
+    ordersync_core::tls::install_crypto_provider();
     match Cli::parse().command {
+        Command::Run {
+            input,
+            store,
+            execution_name,
+            json,
+            definition,
+            retry_time_scale,
+        } => runtime().block_on(run_command(
+            input,
+            store,
+            execution_name,
+            json,
+            definition,
+            retry_time_scale,
+        )),
+        Command::Demo { dir, orders } => {
+            let options = ordersync_cli::demo::DemoOptions { dir, orders };
+            match runtime().block_on(ordersync_cli::demo::demo(options)) {
+                Ok(code) => code,
+                Err(e) => {
+                    eprintln!("ordersync demo: {e}");
+                    ExitCode::from(1)
+                }
+            }
+        }
         Command::Schema => {
             print!("{}", ordersync_core::request::json_schema());
             ExitCode::SUCCESS

@@ -12,4 +12,4 @@ pub mod handler;
 pub mod mapping;
 pub mod mask;
 
-pub use handler::handle;
+pub use handler::{handle, parse_event};

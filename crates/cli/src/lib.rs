@@ -1,0 +1,13 @@
+//! The `ordersync` command's library: everything the binary does, so tests and the demo can
+//! call it.
+//!
+//! - [`local`]: the three Lambda handlers as the local runner's functions;
+//! - [`run`]: `ordersync run` — the deployed `statemachine.asl.json`, executed on this machine;
+//! - [`demo`]: `ordersync demo` — the same run against the sandbox NAVER and Google servers;
+//! - [`progress`], [`summary`]: what a person sees while and after a run.
+
+pub mod demo;
+pub mod local;
+pub mod progress;
+pub mod run;
+pub mod summary;

@@ -1,0 +1,174 @@
+//! The pipeline's three functions, called in-process by the local runner.
+//!
+//! [`LocalFunctions`] is the runner's [`Invoker`]: it answers the `FunctionName`s that
+//! [`substitutions`] puts into the definition by calling the same handlers the Lambda `main`s
+//! call, with a deadline derived from each function's Lambda timeout, and turns a handler's
+//! [`StepError`] into what Step Functions would see (error name; cause = the function's
+//! `{"errorType","errorMessage"}` JSON).
+//!
+//! It does not build clients from the environment by itself: [`LocalParts::from_env`] does, for
+//! `ordersync run`; the demo and the tests build their own against the sandbox servers.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use ordersync_core::errors::{ErrorName, StepError};
+use ordersync_core::lease::LeaseConfig;
+use ordersync_core::plan::PlanConfig;
+use ordersync_core::source::Source;
+use ordersync_core::store::Store;
+use ordersync_import::credentials::AnyCredentials;
+use ordersync_naver::{NaverConfig, NaverSource, config::http_client};
+use ordersync_runner::{Failure, Invoker};
+use ordersync_sheets::{SheetsClient, SheetsConfig};
+use serde_json::{Value, json};
+
+pub const IMPORT: &str = "ordersync-local-import";
+pub const TRANSFORM: &str = "ordersync-local-transform";
+pub const INSERT: &str = "ordersync-local-insert";
+
+/// The values `DefinitionSubstitutions` gives the ASL's placeholders in a local run.
+pub fn substitutions() -> BTreeMap<String, String> {
+    [
+        ("ImportFunctionArn", IMPORT),
+        ("TransformFunctionArn", TRANSFORM),
+        ("InsertFunctionArn", INSERT),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect()
+}
+
+/// Each function's Lambda timeout (as in `infra/template.yaml`); handlers stop retrying before it.
+#[derive(Debug, Clone, Copy)]
+pub struct Timeouts {
+    pub import: Duration,
+    pub transform: Duration,
+    pub insert: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts {
+            import: Duration::from_secs(900),
+            transform: Duration::from_secs(300),
+            insert: Duration::from_secs(900),
+        }
+    }
+}
+
+/// The three handlers over one store, one order source and one Sheets client.
+pub struct LocalFunctions<'a, S, N> {
+    pub store: &'a S,
+    pub source: &'a N,
+    pub sheets: &'a SheetsClient,
+    pub plan: PlanConfig,
+    pub lease: LeaseConfig,
+    pub timeouts: Timeouts,
+}
+
+/// What Step Functions reports for a function error: the name, and the error payload as cause.
+pub fn failure_of(error: StepError) -> Failure {
+    let cause = json!({"errorType": error.name.as_str(), "errorMessage": error.message});
+    Failure::new(error.name.as_str(), cause.to_string())
+}
+
+fn deadline_ms(timeout: Duration) -> u64 {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    (now + timeout).as_millis() as u64
+}
+
+fn to_value(v: impl serde::Serialize) -> Result<Value, StepError> {
+    serde_json::to_value(v)
+        .map_err(|e| StepError::new(ErrorName::Internal, format!("answer not serialisable: {e}")))
+}
+
+impl<S: Store, N: Source> LocalFunctions<'_, S, N> {
+    async fn call(&self, function: &str, payload: Value) -> Result<Value, StepError> {
+        match function {
+            IMPORT => {
+                let deadline = ordersync_import::deadline_from(deadline_ms(self.timeouts.import));
+                let call = ordersync_import::parse_call(payload)?;
+                ordersync_import::handle_call(self.store, self.source, &self.plan, call, deadline)
+                    .await
+            }
+            TRANSFORM => {
+                let event = ordersync_transform::parse_event(payload)?;
+                to_value(ordersync_transform::handle(self.store, event).await?)
+            }
+            INSERT => {
+                let deadline = ordersync_core::budget::deadline_from(
+                    deadline_ms(self.timeouts.insert),
+                    Duration::from_secs(10),
+                );
+                let event = ordersync_insert::parse_event(payload)?;
+                to_value(
+                    ordersync_insert::handle(self.store, self.sheets, &self.lease, event, deadline)
+                        .await?,
+                )
+            }
+            other => Err(StepError::new(
+                ErrorName::Config,
+                format!("no local function named `{other}`"),
+            )),
+        }
+    }
+}
+
+impl<S: Store, N: Source> Invoker for LocalFunctions<'_, S, N> {
+    async fn invoke(&self, function: &str, payload: Value) -> Result<Value, Failure> {
+        if ![IMPORT, TRANSFORM, INSERT].contains(&function) {
+            // What Lambda answers for a function that does not exist.
+            return Err(Failure::new(
+                "Lambda.ResourceNotFoundException",
+                format!("Function not found: {function}"),
+            ));
+        }
+        self.call(function, payload).await.map_err(failure_of)
+    }
+}
+
+/// Clients for a local run against the real (or configured) endpoints, from the environment
+/// variables the Lambdas read: `NAVER_COMMERCE_BASE_URL`, `NAVER_CLIENT_ID`/`NAVER_CLIENT_SECRET`
+/// (or `NAVER_CREDENTIALS_FILE`), `GOOGLE_SHEETS_BASE_URL`, `GOOGLE_APPLICATION_CREDENTIALS`,
+/// `ORDERSYNC_MAX_RANGE_DAYS`, `ORDERSYNC_MAP_CONCURRENCY`, `ORDERSYNC_LEASE_TTL_S`.
+pub struct LocalParts {
+    pub source: NaverSource<AnyCredentials>,
+    pub sheets: SheetsClient,
+    pub plan: PlanConfig,
+    pub lease: LeaseConfig,
+}
+
+impl LocalParts {
+    pub async fn from_env() -> Result<Self, StepError> {
+        let plan = PlanConfig::from_env()?;
+        let lease = LeaseConfig::from_env()?;
+        let naver = NaverConfig::from_env()?;
+        let http = http_client(&naver)?;
+        let credentials = AnyCredentials::from_env().await?;
+        let key = ordersync_insert::key::load().await?;
+        let sheets = SheetsClient::new(&key, SheetsConfig::from_env()?).await?;
+        Ok(LocalParts {
+            source: NaverSource::new(http, naver, credentials),
+            sheets,
+            plan,
+            lease,
+        })
+    }
+
+    pub fn functions<'a, S: Store>(
+        &'a self,
+        store: &'a S,
+    ) -> LocalFunctions<'a, S, NaverSource<AnyCredentials>> {
+        LocalFunctions {
+            store,
+            source: &self.source,
+            sheets: &self.sheets,
+            plan: self.plan,
+            lease: self.lease,
+            timeouts: Timeouts::default(),
+        }
+    }
+}
