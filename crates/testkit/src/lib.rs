@@ -8,6 +8,8 @@
 //! - [`naver`]: a strict, stateful fake NAVER Commerce API (bcrypt-signed tokens, change feed
 //!   with paging, details, token-bucket rate limits, injectable faults) over a seeded shop.
 //! - [`google`]: a strict, stateful fake Google OAuth token endpoint and Sheets API v4.
+//! - [`sfn`]: a strict, stateful fake Step Functions API (awsJson1_0, SigV4-verified):
+//!   StartExecution, DescribeExecution, RedriveExecution.
 //!
 //! Nothing here is linked into a Lambda; servers run on the calling test's tokio runtime and
 //! stop when dropped.
@@ -21,3 +23,4 @@ mod raw_http;
 pub mod runtime_api;
 pub mod s3;
 mod serve;
+pub mod sfn;
