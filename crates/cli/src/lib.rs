@@ -4,8 +4,10 @@
 //! - [`local`]: the three Lambda handlers as the local runner's functions;
 //! - [`run`]: `ordersync run` — the deployed `statemachine.asl.json`, executed on this machine;
 //! - [`demo`]: `ordersync demo` — the same run against the sandbox NAVER and Google servers;
-//! - [`progress`], [`summary`]: what a person sees while and after a run.
+//! - [`progress`], [`summary`]: what a person sees while and after a run;
+//! - [`aws`]: `ordersync start`, `status`, `redrive` — the deployed state machine via aws-sdk-sfn.
 
+pub mod aws;
 pub mod demo;
 pub mod local;
 pub mod progress;

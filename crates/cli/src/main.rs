@@ -4,7 +4,8 @@
 //!
 //! - `run`: execute `statemachine.asl.json` locally (local directory or S3 store);
 //! - `demo`: the same against the built-in sandbox NAVER and Google servers;
-//! - `plan`, `schema`: check an execution input without side effects; print its JSON Schema.
+//! - `plan`, `schema`: check an execution input without side effects; print its JSON Schema;
+//! - `start`, `status`, `redrive`: the deployed state machine, through the Step Functions API.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -65,6 +66,13 @@ enum Command {
     },
     /// Print the JSON Schema of the execution input.
     Schema,
+    /// Start the deployed state machine on an execution input; starting the same request
+    /// again finds the first execution instead of starting another.
+    Start(ordersync_cli::aws::StartArgs),
+    /// Show an execution of the deployed state machine: status, dates, summary or error.
+    Status(ordersync_cli::aws::StatusArgs),
+    /// Continue a failed execution from its failed step (same name, same input).
+    Redrive(ordersync_cli::aws::RedriveArgs),
 }
 
 #[derive(Serialize)]
@@ -191,6 +199,9 @@ fn main() -> ExitCode {
                 }
             }
         }
+        Command::Start(args) => runtime().block_on(ordersync_cli::aws::start_command(args)),
+        Command::Status(args) => runtime().block_on(ordersync_cli::aws::status_command(args)),
+        Command::Redrive(args) => runtime().block_on(ordersync_cli::aws::redrive_command(args)),
         Command::Schema => {
             print!("{}", ordersync_core::request::json_schema());
             ExitCode::SUCCESS
