@@ -134,6 +134,11 @@ async fn run_command(
             }
         },
     };
+    // A definition the runner cannot follow is refused before anything is built or written.
+    if let Err(e) = ordersync_runner::load(&definition, &ordersync_cli::local::substitutions()) {
+        eprintln!("ordersync: cannot run this definition: {e}");
+        return ExitCode::from(2);
+    }
     let store = match ordersync_core::store::AnyStore::from_location(&store).await {
         Ok(s) => s,
         Err(e) => {

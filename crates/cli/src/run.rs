@@ -80,10 +80,11 @@ pub fn report(name: &str, outcome: &Outcome, json: bool) -> ExitCode {
         }
     };
     let summary: Result<RunSummary, _> = serde_json::from_value(output.clone());
+    // The note goes to stderr either way, so `--json` keeps stdout machine-readable.
+    eprintln!("{note}");
     if json {
         println!("{output}");
     } else {
-        eprintln!("{note}");
         match summary {
             Ok(s) => print!("{}", crate::summary::render(&s)),
             Err(_) => println!("{output:#}"),
