@@ -570,6 +570,34 @@ fn store_prefix_iam_and_lifecycle_agree_and_outlast_redrive() {
 }
 
 #[test]
+fn outputs_name_what_the_guide_uses() {
+    let template = template();
+    let outputs = get(&template, "Outputs").expect("Outputs");
+    for name in [
+        "StateMachineArn",
+        "ExecutionsArnPattern",
+        "PayloadBucketName",
+        "EgressIp",
+    ] {
+        assert!(get(outputs, name).is_some(), "no output {name}");
+    }
+    // The IP exists only with the VPC; an unconditional output would break `off`.
+    assert_eq!(
+        get(outputs, "EgressIp")
+            .and_then(|o| get(o, "Condition"))
+            .and_then(Value::as_str),
+        Some("EgressOn")
+    );
+    let egress = get(&template, "Resources")
+        .and_then(|r| get(r, "EgressIp"))
+        .expect("EgressIp resource");
+    assert_eq!(
+        get(egress, "Condition").and_then(Value::as_str),
+        Some("EgressOn")
+    );
+}
+
+#[test]
 fn build_script_writes_the_zips_the_template_deploys() {
     let script = read("infra/build-zips.sh");
     assert!(script.contains("lambda_dir=target/lambda"));
