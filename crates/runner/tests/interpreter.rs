@@ -457,5 +457,5 @@ fn the_pipeline_definition_loads_with_its_three_placeholders() {
         .map(|p| (p.clone(), format!("local:{p}")))
         .collect();
     let machine = load(&text, &values).unwrap();
-    assert_eq!(machine.start_at, "Plan");
+    assert_eq!(machine.start_at, "Receive");
 }
