@@ -3,16 +3,11 @@
 //! panic, never a retry, and nothing sent to NAVER or Google or written to the store (only the
 //! local run's own journal).
 
-use ordersync_cli::local::{LocalFunctions, Timeouts};
+use ordersync_cli::local::LocalFunctions;
 use ordersync_cli::run::DEFINITION;
-use ordersync_core::lease::LeaseConfig;
-use ordersync_core::plan::PlanConfig;
+use ordersync_cli::sandbox::{naver_source, sheets_client};
 use ordersync_core::store::DirStore;
-use ordersync_naver::config::http_client;
-use ordersync_naver::source::EnvCredentials;
-use ordersync_naver::{Credentials, NaverConfig, NaverSource};
 use ordersync_runner::{Options, Outcome, Quiet};
-use ordersync_sheets::{SheetsClient, SheetsConfig};
 use ordersync_testkit::google::{FakeGoogle, FakeGoogleConfig};
 use ordersync_testkit::naver::{FakeNaver, FakeNaverConfig};
 use serde_json::{Value, json};
@@ -141,38 +136,11 @@ async fn every_malformed_input_fails_in_plan_with_its_field_named_and_no_side_ef
     let naver = FakeNaver::start(FakeNaverConfig::default()).await;
     let google = FakeGoogle::start(FakeGoogleConfig::default()).await;
     google.create_spreadsheet("book");
-    let config = NaverConfig {
-        base_url: naver.base_url(),
-        ..NaverConfig::default()
-    };
-    let source = NaverSource::new(
-        http_client(&config).unwrap(),
-        config,
-        EnvCredentials::new(Credentials {
-            client_id: naver.client_id().into(),
-            client_secret: naver.client_secret().into(),
-            account_id: None,
-        }),
-    );
-    let sheets = SheetsClient::new(
-        &google.service_account_key_json(),
-        SheetsConfig {
-            base_url: google.base_url(),
-            ..SheetsConfig::default()
-        },
-    )
-    .await
-    .unwrap();
+    let source = naver_source(&naver, naver.client_secret()).unwrap();
+    let sheets = sheets_client(&google).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let store = DirStore::new(dir.path()).unwrap();
-    let functions = LocalFunctions {
-        store: &store,
-        source: &source,
-        sheets: &sheets,
-        plan: PlanConfig::default(),
-        lease: LeaseConfig::default(),
-        timeouts: Timeouts::default(),
-    };
+    let functions = LocalFunctions::new(&store, &source, &sheets);
     let machine =
         ordersync_runner::load(DEFINITION, &ordersync_cli::local::substitutions()).unwrap();
 

@@ -13,18 +13,16 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
 
-use ordersync_cli::local::{IMPORT, INSERT, LocalFunctions, TRANSFORM, Timeouts};
+use ordersync_cli::local::{IMPORT, INSERT, LocalFunctions, TRANSFORM};
 use ordersync_cli::run::{DEFINITION, execute};
+use ordersync_cli::sandbox::{naver_source, sheets_client};
 use ordersync_core::errors::ErrorName;
 use ordersync_core::events::RunSummary;
-use ordersync_core::lease::LeaseConfig;
-use ordersync_core::plan::PlanConfig;
 use ordersync_core::store::S3Store;
-use ordersync_naver::config::http_client;
+use ordersync_naver::NaverSource;
 use ordersync_naver::source::EnvCredentials;
-use ordersync_naver::{Credentials, NaverConfig, NaverSource};
 use ordersync_runner::{Event, Failure, Invoker, Observer, Options, Outcome, Quiet};
-use ordersync_sheets::{SheetsClient, SheetsConfig};
+use ordersync_sheets::SheetsClient;
 use ordersync_testkit::google::{FakeGoogle, FakeGoogleConfig};
 use ordersync_testkit::naver::{FakeNaver, FakeNaverConfig};
 use ordersync_testkit::s3::S3Server;
@@ -54,28 +52,8 @@ impl Sandbox {
         .await;
         let google = FakeGoogle::start(FakeGoogleConfig::default()).await;
         google.create_spreadsheet(BOOK);
-        let config = NaverConfig {
-            base_url: naver.base_url(),
-            ..NaverConfig::default()
-        };
-        let source = NaverSource::new(
-            http_client(&config).unwrap(),
-            config,
-            EnvCredentials::new(Credentials {
-                client_id: naver.client_id().into(),
-                client_secret: naver.client_secret().into(),
-                account_id: None,
-            }),
-        );
-        let sheets = SheetsClient::new(
-            &google.service_account_key_json(),
-            SheetsConfig {
-                base_url: google.base_url(),
-                ..SheetsConfig::default()
-            },
-        )
-        .await
-        .unwrap();
+        let source = naver_source(&naver, naver.client_secret()).unwrap();
+        let sheets = sheets_client(&google).await.unwrap();
         Sandbox {
             s3,
             store,
@@ -87,14 +65,7 @@ impl Sandbox {
     }
 
     fn functions(&self) -> LocalFunctions<'_, S3Store, NaverSource<EnvCredentials>> {
-        LocalFunctions {
-            store: &self.store,
-            source: &self.source,
-            sheets: &self.sheets,
-            plan: PlanConfig::default(),
-            lease: LeaseConfig::default(),
-            timeouts: Timeouts::default(),
-        }
+        LocalFunctions::new(&self.store, &self.source, &self.sheets)
     }
 
     /// The request for the shop's whole span, into `tab`.

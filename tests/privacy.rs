@@ -7,15 +7,10 @@
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
-use ordersync_cli::local::{LocalFunctions, Timeouts};
+use ordersync_cli::local::LocalFunctions;
 use ordersync_cli::run::DEFINITION;
-use ordersync_core::lease::LeaseConfig;
-use ordersync_core::plan::PlanConfig;
-use ordersync_naver::config::http_client;
-use ordersync_naver::source::EnvCredentials;
-use ordersync_naver::{Credentials, NaverConfig, NaverSource};
+use ordersync_cli::sandbox::{naver_source, sheets_client};
 use ordersync_runner::{Event, Observer, Options, Outcome};
-use ordersync_sheets::{SheetsClient, SheetsConfig};
 use ordersync_testkit::google::{FakeGoogle, FakeGoogleConfig};
 use ordersync_testkit::naver::{FakeNaver, FakeNaverConfig};
 use ordersync_testkit::s3::S3Server;
@@ -116,32 +111,9 @@ async fn credentials_and_customer_data_stay_out_of_logs_states_and_errors() {
     let customers = personal_data(&naver);
     assert!(customers.len() > 40, "the shop has customers to look for");
 
-    let naver_config = NaverConfig {
-        base_url: naver.base_url(),
-        ..NaverConfig::default()
-    };
-    let source_with = |secret: &str| {
-        NaverSource::new(
-            http_client(&naver_config).unwrap(),
-            naver_config.clone(),
-            EnvCredentials::new(Credentials {
-                client_id: naver.client_id().into(),
-                client_secret: secret.into(),
-                account_id: None,
-            }),
-        )
-    };
-    let good = source_with(naver.client_secret());
-    let bad = source_with(&wrong_secret);
-    let sheets = SheetsClient::new(
-        &key_json,
-        SheetsConfig {
-            base_url: google.base_url(),
-            ..SheetsConfig::default()
-        },
-    )
-    .await
-    .unwrap();
+    let good = naver_source(&naver, naver.client_secret()).unwrap();
+    let bad = naver_source(&naver, &wrong_secret).unwrap();
+    let sheets = sheets_client(&google).await.unwrap();
     let (from, to) = naver.shop().span();
     let request = json!({
         "account": {"secret_id": "shops/private"},
@@ -156,14 +128,7 @@ async fn credentials_and_customer_data_stay_out_of_logs_states_and_errors() {
     };
 
     // A successful run, and one whose NAVER secret is refused (an Auth error with a cause).
-    let good_functions = LocalFunctions {
-        store: &store,
-        source: &good,
-        sheets: &sheets,
-        plan: PlanConfig::default(),
-        lease: LeaseConfig::default(),
-        timeouts: Timeouts::default(),
-    };
+    let good_functions = LocalFunctions::new(&store, &good, &sheets);
     let ok = ordersync_runner::run_execution(
         &machine,
         &store,

@@ -14,20 +14,16 @@ use std::time::Duration;
 use chrono::{TimeDelta, Utc};
 use ordersync_core::columns::{Field, KEY_FIELD};
 use ordersync_core::events::RunSummary;
-use ordersync_core::lease::LeaseConfig;
-use ordersync_core::plan::PlanConfig;
 use ordersync_core::store::DirStore;
-use ordersync_naver::source::EnvCredentials;
-use ordersync_naver::{Credentials, NaverConfig, NaverSource, config::http_client};
 use ordersync_runner::{Options, Outcome};
-use ordersync_sheets::{SheetsClient, SheetsConfig};
 use ordersync_testkit::google::{FakeGoogle, FakeGoogleConfig};
 use ordersync_testkit::naver::{FakeNaver, FakeNaverConfig};
 use serde_json::json;
 
-use crate::local::{LocalFunctions, Timeouts};
+use crate::local::LocalFunctions;
 use crate::progress::Progress;
 use crate::run::{DEFINITION, execute, fresh_name};
+use crate::sandbox::{naver_source, sheets_client};
 
 pub const SPREADSHEET: &str = "demo-spreadsheet";
 pub const TAB: &str = "스마트스토어 주문";
@@ -56,37 +52,10 @@ pub async fn demo(options: DemoOptions) -> Result<ExitCode, String> {
     .await;
     google.create_spreadsheet(SPREADSHEET);
 
-    let naver_config = NaverConfig {
-        base_url: naver.base_url(),
-        ..NaverConfig::default()
-    };
-    let source = NaverSource::new(
-        http_client(&naver_config).map_err(|e| e.to_string())?,
-        naver_config,
-        EnvCredentials::new(Credentials {
-            client_id: naver.client_id().to_owned(),
-            client_secret: naver.client_secret().to_owned(),
-            account_id: None,
-        }),
-    );
-    let sheets = SheetsClient::new(
-        &google.service_account_key_json(),
-        SheetsConfig {
-            base_url: google.base_url(),
-            ..SheetsConfig::default()
-        },
-    )
-    .await
-    .map_err(|e| e.to_string())?;
+    let source = naver_source(&naver, naver.client_secret())?;
+    let sheets = sheets_client(&google).await?;
     let store = DirStore::new(options.dir.join("store")).map_err(|e| e.to_string())?;
-    let functions = LocalFunctions {
-        store: &store,
-        source: &source,
-        sheets: &sheets,
-        plan: PlanConfig::default(),
-        lease: LeaseConfig::default(),
-        timeouts: Timeouts::default(),
-    };
+    let functions = LocalFunctions::new(&store, &source, &sheets);
 
     let (from, _) = naver.shop().span();
     let today = Utc::now().with_timezone(&from.timezone()).date_naive();

@@ -12,4 +12,5 @@ pub mod demo;
 pub mod local;
 pub mod progress;
 pub mod run;
+pub mod sandbox;
 pub mod summary;

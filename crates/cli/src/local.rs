@@ -67,6 +67,20 @@ pub struct LocalFunctions<'a, S, N> {
     pub timeouts: Timeouts,
 }
 
+impl<'a, S, N> LocalFunctions<'a, S, N> {
+    /// The functions with the Lambdas' defaults: plan limits, lease lifetime and timeouts.
+    pub fn new(store: &'a S, source: &'a N, sheets: &'a SheetsClient) -> Self {
+        LocalFunctions {
+            store,
+            source,
+            sheets,
+            plan: PlanConfig::default(),
+            lease: LeaseConfig::default(),
+            timeouts: Timeouts::default(),
+        }
+    }
+}
+
 /// What Step Functions reports for a function error: the name, and the error payload as cause.
 pub fn failure_of(error: StepError) -> Failure {
     let cause = json!({"errorType": error.name.as_str(), "errorMessage": error.message});
