@@ -4,7 +4,7 @@
 //! local run's own journal).
 
 use ordersync_cli::local::LocalFunctions;
-use ordersync_cli::run::DEFINITION;
+use ordersync_cli::run::{DEFINITION, machine};
 use ordersync_cli::sandbox::{naver_source, sheets_client};
 use ordersync_core::store::DirStore;
 use ordersync_runner::{Options, Outcome, Quiet};
@@ -141,8 +141,7 @@ async fn every_malformed_input_fails_in_plan_with_its_field_named_and_no_side_ef
     let dir = tempfile::tempdir().unwrap();
     let store = DirStore::new(dir.path()).unwrap();
     let functions = LocalFunctions::new(&store, &source, &sheets);
-    let machine =
-        ordersync_runner::load(DEFINITION, &ordersync_cli::local::substitutions()).unwrap();
+    let machine = machine(DEFINITION).unwrap();
 
     let corpus = corpus();
     assert!(corpus.len() >= 30);

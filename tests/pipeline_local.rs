@@ -14,7 +14,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
 
 use ordersync_cli::local::{IMPORT, INSERT, LocalFunctions, TRANSFORM};
-use ordersync_cli::run::{DEFINITION, execute};
+use ordersync_cli::run::{DEFINITION, execute, machine};
 use ordersync_cli::sandbox::{naver_source, sheets_client};
 use ordersync_core::errors::ErrorName;
 use ordersync_core::events::RunSummary;
@@ -85,8 +85,7 @@ impl Sandbox {
         input: Value,
         observer: &impl Observer,
     ) -> Outcome {
-        let machine =
-            ordersync_runner::load(DEFINITION, &ordersync_cli::local::substitutions()).unwrap();
+        let machine = machine(DEFINITION).unwrap();
         ordersync_runner::run_execution(
             &machine,
             &self.store,
@@ -131,7 +130,7 @@ async fn a_multi_day_range_runs_through_the_real_asl_over_s3() {
     let sandbox = Sandbox::start(80).await;
     let request = sandbox.request("orders");
     let outcome = execute(
-        DEFINITION,
+        &machine(DEFINITION).unwrap(),
         &sandbox.store,
         &sandbox.functions(),
         &Quiet,

@@ -8,7 +8,7 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 
 use ordersync_cli::local::LocalFunctions;
-use ordersync_cli::run::DEFINITION;
+use ordersync_cli::run::{DEFINITION, machine};
 use ordersync_cli::sandbox::{naver_source, sheets_client};
 use ordersync_runner::{Event, Observer, Options, Outcome};
 use ordersync_testkit::google::{FakeGoogle, FakeGoogleConfig};
@@ -120,8 +120,7 @@ async fn credentials_and_customer_data_stay_out_of_logs_states_and_errors() {
         "range": {"from": from.to_rfc3339(), "to": to.to_rfc3339()},
         "sheet": {"spreadsheet_id": "private-book", "tab": "orders"}
     });
-    let machine =
-        ordersync_runner::load(DEFINITION, &ordersync_cli::local::substitutions()).unwrap();
+    let machine = machine(DEFINITION).unwrap();
     let states = StateData::default();
     let options = Options {
         retry_time_scale: 0.001,

@@ -15,14 +15,14 @@ use chrono::{TimeDelta, Utc};
 use ordersync_core::columns::{Field, KEY_FIELD};
 use ordersync_core::events::RunSummary;
 use ordersync_core::store::DirStore;
-use ordersync_runner::{Options, Outcome};
+use ordersync_runner::{Machine, Options, Outcome};
 use ordersync_testkit::google::{FakeGoogle, FakeGoogleConfig};
 use ordersync_testkit::naver::{FakeNaver, FakeNaverConfig};
 use serde_json::json;
 
 use crate::local::LocalFunctions;
 use crate::progress::Progress;
-use crate::run::{DEFINITION, execute, fresh_name};
+use crate::run::{DEFINITION, execute, fresh_name, machine};
 use crate::sandbox::{naver_source, sheets_client};
 
 pub const SPREADSHEET: &str = "demo-spreadsheet";
@@ -56,6 +56,7 @@ pub async fn demo(options: DemoOptions) -> Result<ExitCode, String> {
     let sheets = sheets_client(&google).await?;
     let store = DirStore::new(options.dir.join("store")).map_err(|e| e.to_string())?;
     let functions = LocalFunctions::new(&store, &source, &sheets);
+    let machine = machine(DEFINITION).map_err(|e| e.to_string())?;
 
     let (from, _) = naver.shop().span();
     let today = Utc::now().with_timezone(&from.timezone()).date_naive();
@@ -73,7 +74,7 @@ pub async fn demo(options: DemoOptions) -> Result<ExitCode, String> {
     println!("Execution input:\n{request:#}\n");
 
     // Run 1: an empty spreadsheet gets its tab, header and every row.
-    let first = run_once(&functions, &store, "demo", request.clone()).await?;
+    let first = run_once(&machine, &functions, &store, "demo", request.clone()).await?;
     let csv = options.dir.join("sheet.csv");
     let values = google.values(SPREADSHEET, TAB);
     println!(
@@ -102,7 +103,7 @@ pub async fn demo(options: DemoOptions) -> Result<ExitCode, String> {
     );
 
     // Run 2: a new execution with the same input upserts by key.
-    let second = run_once(&functions, &store, "demo", request).await?;
+    let second = run_once(&machine, &functions, &store, "demo", request).await?;
     let values = google.values(SPREADSHEET, TAB);
     println!("\nThe changed rows after run 2:");
     print_table(&values, usize::MAX, Some(&changed));
@@ -130,6 +131,7 @@ pub async fn demo(options: DemoOptions) -> Result<ExitCode, String> {
 }
 
 async fn run_once<N: ordersync_core::source::Source>(
+    machine: &Machine,
     functions: &LocalFunctions<'_, DirStore, N>,
     store: &DirStore,
     prefix: &str,
@@ -139,7 +141,7 @@ async fn run_once<N: ordersync_core::source::Source>(
     println!("Running execution {name} …");
     let progress = Progress::new();
     let outcome = execute(
-        DEFINITION,
+        machine,
         store,
         functions,
         &progress,

@@ -135,10 +135,13 @@ async fn run_command(
         },
     };
     // A definition the runner cannot follow is refused before anything is built or written.
-    if let Err(e) = ordersync_runner::load(&definition, &ordersync_cli::local::substitutions()) {
-        eprintln!("ordersync: cannot run this definition: {e}");
-        return ExitCode::from(2);
-    }
+    let machine = match ordersync_cli::run::machine(&definition) {
+        Ok(m) => m,
+        Err(e) => {
+            eprintln!("ordersync: cannot run this definition: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let store = match ordersync_core::store::AnyStore::from_location(&store).await {
         Ok(s) => s,
         Err(e) => {
@@ -157,7 +160,7 @@ async fn run_command(
     eprintln!("execution {name} (rerun it with --execution-name {name})");
     let progress = ordersync_cli::progress::Progress::new();
     let outcome = ordersync_cli::run::execute(
-        &definition,
+        &machine,
         &store,
         &parts.functions(&store),
         &progress,

@@ -10,7 +10,7 @@ use std::process::ExitCode;
 use ordersync_core::events::RunSummary;
 use ordersync_core::source::Source;
 use ordersync_core::store::Store;
-use ordersync_runner::{Observer, Options, Outcome, load, run_execution};
+use ordersync_runner::{DefinitionError, Machine, Observer, Options, Outcome, load, run_execution};
 use serde_json::Value;
 
 use crate::local::{LocalFunctions, substitutions};
@@ -30,9 +30,15 @@ pub fn fresh_name(prefix: &str) -> String {
     )
 }
 
+/// Reads a definition with its placeholders pointing at the in-process functions; anything the
+/// runner cannot follow is an error naming the state.
+pub fn machine(definition: &str) -> Result<Machine, DefinitionError> {
+    load(definition, &substitutions())
+}
+
 /// Runs (or resumes) `name` and reports how it ended; `Err` when it could not start.
 pub async fn execute<S: Store, N: Source, O: Observer>(
-    definition: &str,
+    machine: &Machine,
     store: &S,
     functions: &LocalFunctions<'_, S, N>,
     observer: &O,
@@ -40,8 +46,7 @@ pub async fn execute<S: Store, N: Source, O: Observer>(
     name: &str,
     input: Value,
 ) -> Result<Outcome, String> {
-    let machine = load(definition, &substitutions()).map_err(|e| e.to_string())?;
-    run_execution(&machine, store, functions, observer, options, name, input)
+    run_execution(machine, store, functions, observer, options, name, input)
         .await
         .map_err(|e| e.to_string())
 }
