@@ -39,11 +39,11 @@ pub fn substitutions() -> BTreeMap<String, String> {
     .collect()
 }
 
-/// Each function's Lambda timeout (as in `infra/template.yaml`); handlers stop retrying before it.
+/// The Lambda timeouts (as in `infra/template.yaml`) of the functions that wait on an API and
+/// stop retrying before them; transform makes no API call and has no deadline.
 #[derive(Debug, Clone, Copy)]
 pub struct Timeouts {
     pub import: Duration,
-    pub transform: Duration,
     pub insert: Duration,
 }
 
@@ -51,7 +51,6 @@ impl Default for Timeouts {
     fn default() -> Self {
         Timeouts {
             import: Duration::from_secs(900),
-            transform: Duration::from_secs(300),
             insert: Duration::from_secs(900),
         }
     }
@@ -99,20 +98,39 @@ fn to_value(v: impl serde::Serialize) -> Result<Value, StepError> {
         .map_err(|e| StepError::new(ErrorName::Internal, format!("answer not serialisable: {e}")))
 }
 
+/// The three functions a definition may name.
+#[derive(Debug, Clone, Copy)]
+enum Function {
+    Import,
+    Transform,
+    Insert,
+}
+
+impl Function {
+    fn named(name: &str) -> Option<Function> {
+        match name {
+            IMPORT => Some(Function::Import),
+            TRANSFORM => Some(Function::Transform),
+            INSERT => Some(Function::Insert),
+            _ => None,
+        }
+    }
+}
+
 impl<S: Store, N: Source> LocalFunctions<'_, S, N> {
-    async fn call(&self, function: &str, payload: Value) -> Result<Value, StepError> {
+    async fn call(&self, function: Function, payload: Value) -> Result<Value, StepError> {
         match function {
-            IMPORT => {
+            Function::Import => {
                 let deadline = ordersync_import::deadline_from(deadline_ms(self.timeouts.import));
                 let call = ordersync_import::parse_call(payload)?;
                 ordersync_import::handle_call(self.store, self.source, &self.plan, call, deadline)
                     .await
             }
-            TRANSFORM => {
+            Function::Transform => {
                 let event = ordersync_transform::parse_event(payload)?;
                 to_value(ordersync_transform::handle(self.store, event).await?)
             }
-            INSERT => {
+            Function::Insert => {
                 let deadline = ordersync_core::budget::deadline_from(
                     deadline_ms(self.timeouts.insert),
                     Duration::from_secs(10),
@@ -123,24 +141,20 @@ impl<S: Store, N: Source> LocalFunctions<'_, S, N> {
                         .await?,
                 )
             }
-            other => Err(StepError::new(
-                ErrorName::Config,
-                format!("no local function named `{other}`"),
-            )),
         }
     }
 }
 
 impl<S: Store, N: Source> Invoker for LocalFunctions<'_, S, N> {
     async fn invoke(&self, function: &str, payload: Value) -> Result<Value, Failure> {
-        if ![IMPORT, TRANSFORM, INSERT].contains(&function) {
+        let Some(known) = Function::named(function) else {
             // What Lambda answers for a function that does not exist.
             return Err(Failure::new(
                 "Lambda.ResourceNotFoundException",
                 format!("Function not found: {function}"),
             ));
-        }
-        self.call(function, payload).await.map_err(failure_of)
+        };
+        self.call(known, payload).await.map_err(failure_of)
     }
 }
 
