@@ -137,6 +137,8 @@ pub struct Execution {
     pub name: String,
     pub input: Value,
     pub state_machine: String,
+    /// `$$.Execution.StartTime`: when this run began (the same for every state).
+    pub start_time: chrono::DateTime<chrono::Utc>,
 }
 
 /// Why a state stopped: a catchable failure, or one that ends the execution outright.
@@ -201,7 +203,7 @@ impl<I: Invoker, J: Journal, O: Observer> Interpreter<'_, I, J, O> {
                 "Id": format!("arn:aws:states:local:000000000000:execution:{}:{}", self.execution.state_machine, self.execution.name),
                 "Name": self.execution.name,
                 "Input": self.execution.input,
-                "StartTime": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+                "StartTime": self.execution.start_time.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
             },
             "StateMachine": {
                 "Id": format!("arn:aws:states:local:000000000000:stateMachine:{}", self.execution.state_machine),

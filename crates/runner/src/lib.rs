@@ -156,6 +156,7 @@ pub async fn run_execution<S: Store, I: Invoker, O: Observer>(
             name: name.to_owned(),
             input,
             state_machine: STATE_MACHINE_NAME.to_owned(),
+            start_time: chrono::Utc::now(),
         },
     };
     let outcome = match interpreter.run(machine).await {
