@@ -82,13 +82,11 @@ impl<'a, S: Store> StoreJournal<'a, S> {
         )
     }
 
-    pub async fn record(&self) -> Result<Option<ExecutionRecord>, Failure> {
-        match self
-            .store
-            .get(&self.record_key())
-            .await
-            .map_err(store_failure)?
-        {
+    async fn get_json<T: serde::de::DeserializeOwned>(
+        &self,
+        key: &str,
+    ) -> Result<Option<T>, Failure> {
+        match self.store.get(key).await.map_err(store_failure)? {
             None => Ok(None),
             Some(bytes) => serde_json::from_slice(&bytes)
                 .map(Some)
@@ -96,36 +94,27 @@ impl<'a, S: Store> StoreJournal<'a, S> {
         }
     }
 
+    async fn put_json(&self, key: &str, value: &impl Serialize) -> Result<(), Failure> {
+        let body = serde_json::to_vec_pretty(value).map_err(store_failure)?;
+        self.store.put(key, body).await.map_err(store_failure)
+    }
+
+    pub async fn record(&self) -> Result<Option<ExecutionRecord>, Failure> {
+        self.get_json(&self.record_key()).await
+    }
+
     pub async fn write_record(&self, record: &ExecutionRecord) -> Result<(), Failure> {
-        let body = serde_json::to_vec_pretty(record).map_err(store_failure)?;
-        self.store
-            .put(&self.record_key(), body)
-            .await
-            .map_err(store_failure)
+        self.put_json(&self.record_key(), record).await
     }
 }
 
 impl<S: Store> Journal for StoreJournal<'_, S> {
     async fn load(&self, task: &str) -> Result<Option<Value>, Failure> {
-        match self
-            .store
-            .get(&self.task_key(task))
-            .await
-            .map_err(store_failure)?
-        {
-            None => Ok(None),
-            Some(bytes) => serde_json::from_slice(&bytes)
-                .map(Some)
-                .map_err(store_failure),
-        }
+        self.get_json(&self.task_key(task)).await
     }
 
     async fn save(&self, task: &str, result: &Value) -> Result<(), Failure> {
-        let body = serde_json::to_vec(result).map_err(store_failure)?;
-        self.store
-            .put(&self.task_key(task), body)
-            .await
-            .map_err(store_failure)
+        self.put_json(&self.task_key(task), result).await
     }
 }
 
