@@ -43,6 +43,7 @@ async fn run(store: &impl Store, event: TransformEvent) -> Result<TransformResul
     let key = object_key(&event.execution, Stage::Rows, &event.window)?;
 
     let mut deduper = Deduper::new(&columns, &choice.mask);
+    // Scoped so the compressed orders object is freed before the rows are encoded.
     {
         let reference = &event.orders;
         let bytes = read_object(store, reference).await?;
