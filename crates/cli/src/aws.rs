@@ -762,17 +762,16 @@ async fn start_inner(args: StartArgs) -> Result<ExitCode, AwsError> {
             report.name
         );
     }
-    if !args.wait {
-        if args.target.json {
-            print_json(&report);
-        } else {
-            print!("{}", render_start(&report));
-        }
-        return Ok(ExitCode::SUCCESS);
-    }
-    // With --wait, standard output is kept for the outcome.
-    eprint!("{}", render_start(&report));
-    wait_and_report(&target, &report.name, every, args.target.json).await
+    let text = render_start(&report);
+    show_or_wait(
+        &target,
+        &report.name,
+        &report,
+        &text,
+        args.wait.then_some(every),
+        args.target.json,
+    )
+    .await
 }
 
 /// `ordersync status NAME`.
@@ -809,16 +808,38 @@ async fn redrive_inner(args: RedriveArgs) -> Result<ExitCode, AwsError> {
     let every = interval(args.interval)?;
     let target = Target::from_env(args.target.state_machine_arn.as_deref()).await?;
     let report = redrive(&target, &args.name).await?;
-    if !args.wait {
-        if args.target.json {
-            print_json(&report);
+    let text = render_redrive(&report);
+    show_or_wait(
+        &target,
+        &report.name,
+        &report,
+        &text,
+        args.wait.then_some(every),
+        args.target.json,
+    )
+    .await
+}
+
+/// Prints what `start` or `redrive` did; with `wait` (the poll interval), it goes to standard
+/// error instead, so standard output is kept for the execution's outcome, and waits for it.
+async fn show_or_wait(
+    target: &Target,
+    name: &str,
+    report: &impl Serialize,
+    text: &str,
+    wait: Option<Duration>,
+    json: bool,
+) -> Result<ExitCode, AwsError> {
+    let Some(every) = wait else {
+        if json {
+            print_json(report);
         } else {
-            print!("{}", render_redrive(&report));
+            print!("{text}");
         }
         return Ok(ExitCode::SUCCESS);
-    }
-    eprint!("{}", render_redrive(&report));
-    wait_and_report(&target, &report.name, every, args.target.json).await
+    };
+    eprint!("{text}");
+    wait_and_report(target, name, every, json).await
 }
 
 #[cfg(test)]
