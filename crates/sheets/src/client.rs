@@ -36,6 +36,10 @@ pub struct SheetsConfig {
     pub backoff_cap: Duration,
     /// Google's cell limit per spreadsheet (all tabs, empty cells included).
     pub max_cells: usize,
+    /// Value writes are split so that no request body is larger than this (Google advises
+    /// 2 MB). A smaller value is for a proxy that limits bodies, and lets tests make one
+    /// upsert take several writes without megabytes of rows.
+    pub max_request_bytes: usize,
 }
 
 impl Default for SheetsConfig {
@@ -46,16 +50,23 @@ impl Default for SheetsConfig {
             backoff_base: Duration::from_secs(1),
             backoff_cap: Duration::from_secs(32),
             max_cells: 10_000_000,
+            max_request_bytes: crate::upsert::MAX_REQUEST_BYTES,
         }
     }
 }
 
+/// The smallest `GOOGLE_SHEETS_MAX_REQUEST_BYTES` accepted: one wide row must fit.
+pub const MIN_REQUEST_BYTES: usize = 4_096;
+
 impl SheetsConfig {
-    /// Reads `GOOGLE_SHEETS_BASE_URL`.
+    /// Reads `GOOGLE_SHEETS_BASE_URL` and `GOOGLE_SHEETS_MAX_REQUEST_BYTES`.
     pub fn from_env() -> Result<Self, SheetsError> {
         let mut config = SheetsConfig::default();
         if let Ok(url) = std::env::var("GOOGLE_SHEETS_BASE_URL") {
             config.base_url = check_base_url(&url)?;
+        }
+        if let Ok(bytes) = std::env::var("GOOGLE_SHEETS_MAX_REQUEST_BYTES") {
+            config.max_request_bytes = check_request_bytes(&bytes)?;
         }
         Ok(config)
     }
@@ -81,6 +92,16 @@ pub fn check_base_url(url: &str) -> Result<String, SheetsError> {
     } else {
         format!("{url}/")
     })
+}
+
+/// Checks `GOOGLE_SHEETS_MAX_REQUEST_BYTES`: a whole number from [`MIN_REQUEST_BYTES`] up.
+pub fn check_request_bytes(value: &str) -> Result<usize, SheetsError> {
+    match value.trim().parse::<usize>() {
+        Ok(bytes) if bytes >= MIN_REQUEST_BYTES => Ok(bytes),
+        _ => Err(SheetsError::Config(format!(
+            "GOOGLE_SHEETS_MAX_REQUEST_BYTES must be a whole number of bytes, at least {MIN_REQUEST_BYTES}"
+        ))),
+    }
 }
 
 /// A tab as the sheet describes it.
@@ -432,5 +453,17 @@ mod tests {
         );
         assert!(check_base_url("sheets.googleapis.com").is_err());
         assert!(check_base_url("http:// bad").is_err());
+    }
+
+    #[test]
+    fn request_size_is_a_number_no_smaller_than_one_wide_row() {
+        assert_eq!(check_request_bytes(" 20000 ").unwrap(), 20_000);
+        assert_eq!(
+            check_request_bytes(&MIN_REQUEST_BYTES.to_string()).unwrap(),
+            MIN_REQUEST_BYTES
+        );
+        for bad in ["", "2MB", "-1", "4095", "1e6"] {
+            assert!(check_request_bytes(bad).is_err(), "{bad:?}");
+        }
     }
 }

@@ -61,8 +61,9 @@ pub struct Target<'a> {
     pub key_index: usize,
 }
 
-/// Splits blocks so that each request stays under [`MAX_REQUEST_BYTES`].
-fn requests(tab: &str, blocks: Vec<BlockWrite>) -> Vec<Vec<ValueRange>> {
+/// Splits blocks so that each request stays under `max_bytes` ([`MAX_REQUEST_BYTES`] unless
+/// configured otherwise).
+fn requests(tab: &str, blocks: Vec<BlockWrite>, max_bytes: usize) -> Vec<Vec<ValueRange>> {
     let mut out: Vec<Vec<ValueRange>> = Vec::new();
     let mut current: Vec<ValueRange> = Vec::new();
     let mut size = 0;
@@ -82,13 +83,11 @@ fn requests(tab: &str, blocks: Vec<BlockWrite>) -> Vec<Vec<ValueRange>> {
         while start < block.values.len() {
             let mut end = start;
             let mut bytes = 64 + row_bytes[start];
-            while end + 1 < block.values.len()
-                && bytes + row_bytes[end + 1] <= MAX_REQUEST_BYTES / 2
-            {
+            while end + 1 < block.values.len() && bytes + row_bytes[end + 1] <= max_bytes / 2 {
                 end += 1;
                 bytes += row_bytes[end];
             }
-            if size + bytes > MAX_REQUEST_BYTES && !current.is_empty() {
+            if size + bytes > max_bytes && !current.is_empty() {
                 out.push(std::mem::take(&mut current));
                 size = 0;
             }
@@ -210,7 +209,7 @@ pub async fn upsert(
         .chain(&plan.row_writes)
         .cloned()
         .collect();
-    for request in requests(target.tab, blocks) {
+    for request in requests(target.tab, blocks, client.config().max_request_bytes) {
         guard.before_write().await?;
         client.write(target.spreadsheet, request, deadline).await?;
     }
@@ -233,4 +232,52 @@ pub async fn upsert(
         "sheet upserted"
     );
     Ok(summary)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::client::MIN_REQUEST_BYTES;
+    use ordersync_core::rows::Cell;
+
+    fn block(first_row: usize, rows: usize) -> BlockWrite {
+        BlockWrite {
+            first_row,
+            first_col: 1,
+            values: (0..rows)
+                .map(|r| vec![Cell::Text(format!("{r:0100}")), Cell::Text("x".repeat(100))])
+                .collect(),
+        }
+    }
+
+    fn body_bytes(request: &[ValueRange]) -> usize {
+        serde_json::to_vec(request).unwrap().len()
+    }
+
+    #[test]
+    fn requests_stay_under_the_configured_size_and_keep_every_row_once() {
+        let blocks = vec![block(2, 300), block(400, 5)];
+        for max in [MIN_REQUEST_BYTES, 20_000, MAX_REQUEST_BYTES] {
+            let out = requests("t", blocks.clone(), max);
+            let rows: usize = out
+                .iter()
+                .flatten()
+                .map(|r| r.values.as_ref().unwrap().len())
+                .sum();
+            assert_eq!(rows, 305, "max {max}");
+            for request in &out {
+                assert!(
+                    body_bytes(request) <= max,
+                    "max {max}: {}",
+                    body_bytes(request)
+                );
+            }
+            if max == MAX_REQUEST_BYTES {
+                assert_eq!(out.len(), 1);
+            } else {
+                // 305 rows of ~210 bytes are ~64 kB: several requests.
+                assert!(out.len() >= 64_000 / max, "max {max}: {}", out.len());
+            }
+        }
+    }
 }
