@@ -41,6 +41,7 @@ async fn setup(config: FakeGoogleConfig) -> (FakeGoogle, SheetsClient) {
             backoff_base: Duration::from_millis(20),
             backoff_cap: Duration::from_millis(300),
             max_cells,
+            ..SheetsConfig::default()
         },
     )
     .await
