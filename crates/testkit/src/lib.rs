@@ -3,6 +3,8 @@
 //! - [`s3`]: an S3-compatible server (s3s + s3s-fs over TCP) that records every PutObject's SSE
 //!   header, with clients, stores and child-process environment pointing at it.
 //! - [`runtime_api`]: a minimal Lambda Runtime API to run a real Lambda binary against.
+//! - [`lambdas`]: built Lambda binaries as the local runner's functions, with cold starts,
+//!   crashes, timeouts and per-function peak memory, as the Lambda service runs them.
 //! - [`process`]: building workspace binaries and running them as captured child processes.
 //! - [`orders`]: generated, realistic NAVER product orders (deterministic per seed).
 //! - [`naver`]: a strict, stateful fake NAVER Commerce API (bcrypt-signed tokens, change feed
@@ -15,6 +17,7 @@
 //! stop when dropped.
 
 pub mod google;
+pub mod lambdas;
 pub mod naver;
 pub mod orders;
 pub mod process;

@@ -4,7 +4,8 @@
 //! An event with a string `error_type` fails with that `errorType` (and the event's `message`,
 //! if any, as `errorMessage`). An event `{"put": "<key>"}` stores the bytes `echo` at that key
 //! in the store named by `ORDERSYNC_STORE`, configured from the environment like the real
-//! stages (this checks `S3Server::child_env`). Any other event comes back as
+//! stages (this checks `S3Server::child_env`). An event with a number `sleep_ms` sleeps that long
+//! first (for timeouts and kills). Any other event comes back as
 //! `{"echo": <event>}`. Each invocation prints one `echo-lambda: request <id>` line to stdout.
 //! It is not an ordersync stage.
 
@@ -15,6 +16,9 @@ use serde_json::{Value, json};
 async fn handler(event: LambdaEvent<Value>) -> Result<Value, Diagnostic> {
     println!("echo-lambda: request {}", event.context.request_id);
     let payload = event.payload;
+    if let Some(ms) = payload.get("sleep_ms").and_then(Value::as_u64) {
+        tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+    }
     if let Some(key) = payload.get("put").and_then(Value::as_str) {
         let store = AnyStore::from_env(None).await.map_err(diagnose)?;
         store.put(key, b"echo".to_vec()).await.map_err(diagnose)?;

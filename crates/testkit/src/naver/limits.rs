@@ -38,6 +38,23 @@ pub enum FaultKind {
     HtmlOk,
     /// 200 with an order-API error body (`code` "9999") and no `data`.
     ErrorCodeInOk,
+    /// This status with an HTML error page (`text/html`), as a load balancer or firewall in
+    /// front of the gateway answers (`HtmlStatus(200)` is [`FaultKind::HtmlOk`]).
+    HtmlStatus(u16),
+    /// 200 (`application/json`) with an empty body.
+    EmptyOk,
+    /// The answer the request would have got, cut off after half its bytes: a body truncated
+    /// after the status was sent. Applied only to a 2xx JSON answer; any other passes unchanged.
+    TruncatedOk,
+    /// The answer the request would have got, with the JSON value at `pointer` (RFC 6901, e.g.
+    /// `/data/lastChangeStatuses/0/productOrderId`) replaced by `value`, or removed when
+    /// `value` is `None`: a field of the wrong type, a date in another format, a missing field
+    /// or array element. Applied only to a 2xx JSON answer holding that value; any other
+    /// answer passes unchanged.
+    Rewrite {
+        pointer: &'static str,
+        value: Option<serde_json::Value>,
+    },
     /// Waits this long, then answers normally (to trip client timeouts).
     Delay(Duration),
 }
@@ -73,6 +90,11 @@ impl Faults {
         if fault.times > 0 {
             self.queue.push_back(fault);
         }
+    }
+
+    /// Drops every queued fault.
+    pub fn clear(&mut self) {
+        self.queue.clear();
     }
 
     /// Consumes one occurrence of the oldest fault matching a request to `endpoint`

@@ -15,9 +15,11 @@
 //! with a bearer token (else 401 `GW.AUTHN`), a token bucket per (path, application) with the
 //! `GNCP-GW-RateLimit-*` headers (429 `GW.RATE_LIMIT` past it), a `GNCP-GW-Trace-ID` on every
 //! answer and gateway-shaped JSON error bodies. Tests steer it with [`FakeNaver::inject`]
-//! (FIFO faults), [`FakeNaver::expire_tokens`], [`FakeNaver::set_token_lifetime`],
-//! [`FakeNaver::hide_detail`] and [`FakeNaver::set_latency`], and read [`FakeNaver::stats`]
-//! and [`FakeNaver::requests`]. The store itself is a seeded [`Shop`].
+//! (FIFO faults, including malformed answers: HTML pages, empty or truncated bodies, rewritten
+//! fields), [`FakeNaver::clear_faults`], [`FakeNaver::expire_tokens`],
+//! [`FakeNaver::set_token_lifetime`], [`FakeNaver::hide_detail`] and
+//! [`FakeNaver::set_latency`], and read [`FakeNaver::stats`] and [`FakeNaver::requests`]. The
+//! store itself is a seeded [`Shop`].
 //!
 //! Not emulated: TLS, IPv6 quirks, the `/partner` base path, quotas (inject them), claims
 //! beyond a few realistic paths, the conditional-search endpoint (§2c), and any write API.
@@ -102,8 +104,8 @@ pub struct Stats {
     pub detail_calls: u64,
     /// Ids asked for in authenticated, rate-allowed details requests (duplicates included).
     pub detail_ids_requested: u64,
-    /// Error answers by `code` (`GW.AUTHN`, `GW.RATE_LIMIT`, `4000`, `9999`, ...; `HTML` for an
-    /// injected HTML page).
+    /// Error answers by `code` (`GW.AUTHN`, `GW.RATE_LIMIT`, `4000`, `9999`, ...; for injected
+    /// malformed answers `HTML`, `EMPTY`, `TRUNCATED` and `REWRITTEN`).
     pub rejected: HashMap<String, u64>,
     /// Requests by path, known or not.
     pub per_path: HashMap<String, u64>,
@@ -269,6 +271,11 @@ impl FakeNaver {
     /// Queues a fault; faults are consumed first-in first-out by matching requests.
     pub fn inject(&self, fault: Fault) {
         self.shared.lock().faults.push(fault);
+    }
+
+    /// Drops every queued fault that has not fired yet (the upstream is healed).
+    pub fn clear_faults(&self) {
+        self.shared.lock().faults.clear();
     }
 
     /// Latency added to every later response.

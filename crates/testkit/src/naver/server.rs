@@ -172,6 +172,8 @@ impl ApiError {
 enum ReplyBody {
     Json(Value),
     Html(String),
+    /// Served as `application/json` whatever it holds (an empty or truncated body).
+    RawJson(String),
 }
 
 /// An answer before the common headers are added.
@@ -198,6 +200,7 @@ impl Reply {
         let (content_type, bytes) = match self.body {
             ReplyBody::Json(value) => ("application/json;charset=UTF-8", value.to_string()),
             ReplyBody::Html(html) => ("text/html;charset=UTF-8", html),
+            ReplyBody::RawJson(text) => ("application/json;charset=UTF-8", text),
         };
         let mut response = (status, bytes).into_response();
         let headers = response.headers_mut();
@@ -255,6 +258,10 @@ pub(crate) async fn handle(State(shared): State<Arc<Shared>>, request: Request) 
             tokio::time::sleep(delay).await;
             dispatch(&shared, endpoint, &parts, body, &trace).await
         }
+        Some(kind @ (FaultKind::TruncatedOk | FaultKind::Rewrite { .. })) => tamper(
+            dispatch(&shared, endpoint, &parts, body, &trace).await,
+            kind,
+        ),
         Some(kind) => fault_reply(kind, &trace),
         None => dispatch(&shared, endpoint, &parts, body, &trace).await,
     };
@@ -297,15 +304,13 @@ fn fault_reply(kind: FaultKind, trace: &str) -> Reply {
             }
             error.reply(trace)
         }
-        FaultKind::HtmlOk => Reply {
+        FaultKind::HtmlOk => html_page(200),
+        FaultKind::HtmlStatus(status) => html_page(status),
+        FaultKind::EmptyOk => Reply {
             status: 200,
-            body: ReplyBody::Html(
-                "<!DOCTYPE html>\n<html><head><title>점검 안내</title></head>\
-                 <body><h1>서비스 점검 중입니다</h1></body></html>\n"
-                    .to_owned(),
-            ),
+            body: ReplyBody::RawJson(String::new()),
             headers: Vec::new(),
-            code: Some("HTML".to_owned()),
+            code: Some("EMPTY".to_owned()),
         },
         FaultKind::ErrorCodeInOk => {
             let mut reply = ApiError::new(
@@ -317,8 +322,85 @@ fn fault_reply(kind: FaultKind, trace: &str) -> Reply {
             reply.status = 200;
             reply
         }
-        // Handled by the caller (it delays, then answers normally).
-        FaultKind::Delay(_) => ApiError::new(500, "GW.INTERNAL_SERVER_ERROR", "delay").reply(trace),
+        // Handled by the caller (it delays, or tampers with the normal answer).
+        FaultKind::Delay(_) | FaultKind::TruncatedOk | FaultKind::Rewrite { .. } => {
+            ApiError::new(500, "GW.INTERNAL_SERVER_ERROR", "not a standalone fault").reply(trace)
+        }
+    }
+}
+
+fn html_page(status: u16) -> Reply {
+    Reply {
+        status,
+        body: ReplyBody::Html(
+            "<!DOCTYPE html>\n<html><head><title>점검 안내</title></head>\
+             <body><h1>서비스 점검 중입니다</h1></body></html>\n"
+                .to_owned(),
+        ),
+        headers: Vec::new(),
+        code: Some("HTML".to_owned()),
+    }
+}
+
+/// Applies [`FaultKind::TruncatedOk`] or [`FaultKind::Rewrite`] to a 2xx JSON answer; any other
+/// answer (an error, a token refusal) is returned as it is.
+fn tamper(mut reply: Reply, kind: FaultKind) -> Reply {
+    if !(200..300).contains(&reply.status) {
+        return reply;
+    }
+    let ReplyBody::Json(value) = &mut reply.body else {
+        return reply;
+    };
+    match kind {
+        FaultKind::TruncatedOk => {
+            let text = value.to_string();
+            let mut cut = text.len() / 2;
+            while !text.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            reply.body = ReplyBody::RawJson(text[..cut].to_owned());
+            reply.code = Some("TRUNCATED".to_owned());
+        }
+        FaultKind::Rewrite {
+            pointer,
+            value: new,
+        } => {
+            if rewrite(value, pointer, new) {
+                reply.code = Some("REWRITTEN".to_owned());
+            }
+        }
+        _ => {}
+    }
+    reply
+}
+
+/// Replaces (or, with `None`, removes) the value at a JSON pointer; false if there is none.
+fn rewrite(root: &mut Value, pointer: &str, new: Option<Value>) -> bool {
+    match new {
+        Some(new) => match root.pointer_mut(pointer) {
+            Some(slot) => {
+                *slot = new;
+                true
+            }
+            None => false,
+        },
+        None => {
+            let Some((parent, last)) = pointer.rsplit_once('/') else {
+                return false;
+            };
+            let last = last.replace("~1", "/").replace("~0", "~");
+            match root.pointer_mut(parent) {
+                Some(Value::Object(map)) => map.remove(&last).is_some(),
+                Some(Value::Array(items)) => match last.parse::<usize>() {
+                    Ok(i) if i < items.len() => {
+                        items.remove(i);
+                        true
+                    }
+                    _ => false,
+                },
+                _ => false,
+            }
+        }
     }
 }
 

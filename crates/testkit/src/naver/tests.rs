@@ -733,6 +733,106 @@ async fn injected_faults_fire_in_order() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_answers_are_served_as_injected_and_can_be_cleared() {
+    let fake = FakeNaver::start(unlimited(10)).await;
+    let t = token(&fake).await;
+    let (from, _) = fake.shop().span();
+    let window = format!("lastChangedFrom={}", q(from));
+    let clean = feed(&fake, &t, &window).await.json();
+    let first = clean["data"]["lastChangeStatuses"][0].clone();
+    assert!(first["productOrderId"].is_string(), "{clean}");
+
+    fake.inject(Fault::once(Endpoint::Feed, FaultKind::HtmlStatus(502)));
+    let reply = feed(&fake, &t, &window).await;
+    assert_eq!(reply.status, 502);
+    assert!(reply.headers["content-type"].starts_with("text/html"));
+
+    fake.inject(Fault::once(Endpoint::Feed, FaultKind::EmptyOk));
+    let reply = feed(&fake, &t, &window).await;
+    assert_eq!(reply.status, 200);
+    assert!(reply.headers["content-type"].starts_with("application/json"));
+    assert!(reply.body.is_empty());
+
+    // Truncated: the real answer's first half, so it is a prefix of the clean answer's text.
+    fake.inject(Fault::once(Endpoint::Feed, FaultKind::TruncatedOk));
+    let reply = feed(&fake, &t, &window).await;
+    assert_eq!(reply.status, 200);
+    assert!(serde_json::from_slice::<Value>(&reply.body).is_err());
+    let text = String::from_utf8(reply.body).unwrap();
+    assert!(text.starts_with(r#"{"data":{"count":"#), "{text}");
+    assert!(text.len() > 20);
+
+    // Rewrite: one value replaced, or removed; the rest of the answer is the real one.
+    fake.inject(Fault::once(
+        Endpoint::Feed,
+        FaultKind::Rewrite {
+            pointer: "/data/lastChangeStatuses/0/productOrderId",
+            value: Some(json!(12345)),
+        },
+    ));
+    let body = feed(&fake, &t, &window).await.json();
+    assert_eq!(
+        body["data"]["lastChangeStatuses"][0]["productOrderId"],
+        12345
+    );
+    assert_eq!(
+        body["data"]["lastChangeStatuses"][1],
+        clean["data"]["lastChangeStatuses"][1]
+    );
+    fake.inject(Fault::once(
+        Endpoint::Feed,
+        FaultKind::Rewrite {
+            pointer: "/data/lastChangeStatuses/0/lastChangedDate",
+            value: None,
+        },
+    ));
+    let body = feed(&fake, &t, &window).await.json();
+    let entry = &body["data"]["lastChangeStatuses"][0];
+    assert!(entry.get("lastChangedDate").is_none());
+    assert_eq!(entry["productOrderId"], first["productOrderId"]);
+    let id = first["productOrderId"].as_str().unwrap();
+    fake.inject(Fault::once(
+        Endpoint::Details,
+        FaultKind::Rewrite {
+            pointer: "/data/0",
+            value: None,
+        },
+    ));
+    let body = details(&fake, &t, &json!({"productOrderIds": [id]}))
+        .await
+        .json();
+    assert_eq!(body["data"], json!([]), "the array element is removed");
+    // An error answer is not tampered with (the fault is used up all the same).
+    fake.inject(Fault::once(
+        Endpoint::Feed,
+        FaultKind::Rewrite {
+            pointer: "/code",
+            value: Some(json!("X")),
+        },
+    ));
+    let reply = feed(&fake, &t, "lastChangedFrom=yesterday").await;
+    assert_eq!((reply.status, reply.code()), (400, "4000".to_owned()));
+
+    // Persistent faults end when cleared.
+    fake.inject(Fault {
+        endpoint: Endpoint::Feed,
+        times: u32::MAX,
+        kind: FaultKind::TruncatedOk,
+    });
+    for _ in 0..3 {
+        assert!(serde_json::from_slice::<Value>(&feed(&fake, &t, &window).await.body).is_err());
+    }
+    fake.clear_faults();
+    assert_eq!(feed(&fake, &t, &window).await.json()["data"], clean["data"]);
+
+    let stats = fake.stats();
+    assert_eq!(stats.rejected("HTML"), 1);
+    assert_eq!(stats.rejected("EMPTY"), 1);
+    assert_eq!(stats.rejected("TRUNCATED"), 4);
+    assert_eq!(stats.rejected("REWRITTEN"), 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_answer_has_a_unique_trace_id_and_unknown_paths_are_404() {
     let fake = FakeNaver::start(unlimited(5)).await;
     let mut seen = HashSet::new();
