@@ -3,7 +3,7 @@
 use std::collections::VecDeque;
 use std::time::Duration;
 
-use super::{GoogleFault, Method};
+use super::{GoogleFault, MalformedBody, Method};
 
 /// What an answer fault does to the request it matched.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -12,6 +12,8 @@ pub(crate) enum Answer {
     Status(u16),
     /// Apply the request, then answer 503 UNAVAILABLE.
     AppliedThen503,
+    /// Answer this status with a malformed body; applied only for a 2xx status.
+    Malformed(u16, MalformedBody),
 }
 
 #[derive(Default)]
@@ -22,14 +24,18 @@ pub(crate) struct Faults {
 impl Faults {
     pub(crate) fn push(&mut self, fault: GoogleFault) {
         let empty = match &fault {
-            GoogleFault::Status { times, .. } | GoogleFault::AppliedThen503 { times, .. } => {
-                *times == 0
-            }
+            GoogleFault::Status { times, .. }
+            | GoogleFault::AppliedThen503 { times, .. }
+            | GoogleFault::Malformed { times, .. } => *times == 0,
             GoogleFault::Delay { .. } => false,
         };
         if !empty {
             self.queue.push_back(fault);
         }
+    }
+
+    pub(crate) fn clear(&mut self) {
+        self.queue.clear();
     }
 
     /// Takes the first queued `Delay` matching `method` (each `Delay` delays one request).
@@ -44,11 +50,13 @@ impl Faults {
         }
     }
 
-    /// Takes one use of the first queued `Status` / `AppliedThen503` matching `method`.
+    /// Takes one use of the first queued `Status` / `AppliedThen503` / `Malformed` matching
+    /// `method`.
     pub(crate) fn take_answer(&mut self, method: Method) -> Option<Answer> {
         let at = self.queue.iter().position(|f| match f {
             GoogleFault::Status { method: m, .. }
-            | GoogleFault::AppliedThen503 { method: m, .. } => m.matches(method),
+            | GoogleFault::AppliedThen503 { method: m, .. }
+            | GoogleFault::Malformed { method: m, .. } => m.matches(method),
             GoogleFault::Delay { .. } => false,
         })?;
         let (answer, left) = match self.queue.get_mut(at)? {
@@ -59,6 +67,15 @@ impl Faults {
             GoogleFault::AppliedThen503 { times, .. } => {
                 *times -= 1;
                 (Answer::AppliedThen503, *times)
+            }
+            GoogleFault::Malformed {
+                status,
+                body,
+                times,
+                ..
+            } => {
+                *times -= 1;
+                (Answer::Malformed(*status, *body), *times)
             }
             GoogleFault::Delay { .. } => return None,
         };

@@ -156,6 +156,31 @@ pub enum GoogleFault {
     AppliedThen503 { method: Method, times: u32 },
     /// Sleep `duration` before handling the next matching request (once).
     Delay { method: Method, duration: Duration },
+    /// Answer the next `times` matching requests with `status` and a malformed `body`. A 2xx
+    /// status means the request was applied and only its answer is unreadable; any other
+    /// status applies nothing.
+    Malformed {
+        method: Method,
+        status: u16,
+        body: MalformedBody,
+        times: u32,
+    },
+}
+
+/// The body of a [`GoogleFault::Malformed`] answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MalformedBody {
+    /// An HTML page (`text/html`), as a proxy, captive portal or load balancer serves.
+    Html,
+    /// JSON cut off after half its bytes: the request's real answer for a 2xx status, Google's
+    /// error JSON otherwise.
+    TruncatedJson,
+    /// Google's error JSON `{"error": {"code", "message", "status"}}` with this `status` name,
+    /// one Google does not document (`code` is the HTTP status).
+    UnknownStatus(&'static str),
+    /// Well-formed JSON that is not Google's error envelope (`{"message": …}`, no
+    /// `error.code`), as a proxy in between might send.
+    NotEnvelope,
 }
 
 /// A tab's properties, as `spreadsheets.get` reports them.
@@ -347,6 +372,21 @@ impl FakeGoogle {
         self.with_tab(spreadsheet, tab, |book, i| book.add_column(i, header, at));
     }
 
+    /// A person types a number into one cell (0-based; row 0 is the header), growing the grid
+    /// if needed. Sheets keeps numbers as doubles, so a 19-digit id typed this way is rounded.
+    pub fn person_set_number(
+        &self,
+        spreadsheet: &str,
+        tab: &str,
+        row: usize,
+        col: usize,
+        value: f64,
+    ) {
+        self.with_tab(spreadsheet, tab, |book, i| {
+            book.set_number(i, row, col, value)
+        });
+    }
+
     /// A person sorts the data rows (row 1, the header, stays) by a 0-based column; numbers
     /// before text, blanks last.
     pub fn person_sort_rows_by(
@@ -405,5 +445,10 @@ impl FakeGoogle {
     /// Queues a fault; faults are consumed first-in first-out by matching requests.
     pub fn inject(&self, fault: GoogleFault) {
         lock(&self.shared.state).faults.push(fault);
+    }
+
+    /// Drops every queued fault that has not fired yet (the upstream is healed).
+    pub fn clear_faults(&self) {
+        lock(&self.shared.state).faults.clear();
     }
 }

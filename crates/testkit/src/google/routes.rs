@@ -24,7 +24,7 @@ use super::sheets::{
     ApiError, BatchUpdateIn, BatchUpdateValuesIn, ClearIn, Input, InsertData, Major, ReadOpts,
     Render, ValueRangeIn, check_date_time_option, status_name,
 };
-use super::{Method, Shared, State as FakeState, lock};
+use super::{MalformedBody, Method, Shared, State as FakeState, lock};
 
 /// Google's hard limit on a request body ("Request payload size exceeds the limit").
 pub(crate) const MAX_BODY_BYTES: usize = 10_485_760;
@@ -179,6 +179,11 @@ async fn token(shared: &Shared, parts: &Parts, body: &[u8]) -> Response {
         });
         return json_response(code, &body);
     }
+    if let Some(Answer::Malformed(code, body)) = answer {
+        // No token is issued: the client could not have read it anyway.
+        state.stats.faults_fired += 1;
+        return malformed(code, body, None);
+    }
     let content_type = parts
         .headers
         .get(CONTENT_TYPE)
@@ -256,6 +261,12 @@ async fn sheets(
         }
         return google_error(&ApiError::new(code, fault_message(code)));
     }
+    if let Some(Answer::Malformed(code, body)) = answer {
+        state.stats.faults_fired += 1;
+        if !(200..300).contains(&code) {
+            return malformed(code, body, None);
+        }
+    }
     let result = execute(state, shared, parts, method, id, range, body);
     let value = match result {
         Ok(value) => value,
@@ -272,6 +283,9 @@ async fn sheets(
     if answer == Some(Answer::AppliedThen503) {
         state.stats.faults_fired += 1;
         return google_error(&ApiError::new(503, fault_message(503)));
+    }
+    if let Some(Answer::Malformed(code, body)) = answer {
+        return malformed(code, body, Some(&value));
     }
     json_response(200, &value)
 }
@@ -573,6 +587,49 @@ fn google_error(error: &ApiError) -> Response {
         }]);
     }
     json_response(error.code, &body)
+}
+
+/// A [`MalformedBody`] answer; `real` is the applied request's answer (2xx only).
+fn malformed(code: u16, body: MalformedBody, real: Option<&Value>) -> Response {
+    let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let envelope = |status_name: &str| {
+        json!({
+            "error": {
+                "code": code,
+                "message": fault_message(code),
+                "status": status_name,
+            }
+        })
+    };
+    let (content_type, text) = match body {
+        MalformedBody::Html => (
+            "text/html; charset=UTF-8",
+            format!(
+                "<!DOCTYPE html>\n<html lang=en><title>Error {code}</title>\
+                 <p><b>{code}.</b> <ins>That’s an error.</ins></p></html>\n"
+            ),
+        ),
+        MalformedBody::TruncatedJson => {
+            let full = match real {
+                Some(value) => value.to_string(),
+                None => envelope(status_name(code)).to_string(),
+            };
+            let mut cut = full.len() / 2;
+            while !full.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            ("application/json; charset=UTF-8", full[..cut].to_owned())
+        }
+        MalformedBody::UnknownStatus(name) => (
+            "application/json; charset=UTF-8",
+            envelope(name).to_string(),
+        ),
+        MalformedBody::NotEnvelope => (
+            "application/json; charset=UTF-8",
+            json!({ "message": fault_message(code) }).to_string(),
+        ),
+    };
+    (status, [(CONTENT_TYPE, content_type)], text).into_response()
 }
 
 fn json_response(code: u16, body: &Value) -> Response {

@@ -1197,6 +1197,20 @@ impl Workbook {
         self.grids.insert(meta.sheet_id, grid);
     }
 
+    /// Sets one cell to a number (0-based), growing the grid to fit.
+    pub(crate) fn set_number(&mut self, tab: usize, row: usize, col: usize, value: f64) {
+        let meta = &mut self.tabs[tab];
+        meta.rows = meta.rows.max(row as u32 + 1);
+        meta.cols = meta.cols.max(col as u32 + 1);
+        let sheet_id = meta.sheet_id;
+        set_cell(
+            self.grid_mut(sheet_id),
+            row,
+            col,
+            Some(CellValue::Number(value)),
+        );
+    }
+
     /// Inserts one empty row before 0-based row `at` (clamped to the grid), growing it.
     pub(crate) fn insert_blank_row(&mut self, tab: usize, at: usize) {
         let meta = &mut self.tabs[tab];

@@ -902,3 +902,118 @@ async fn person_edits_change_the_values() {
         Some(1001)
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_answers_apply_only_with_a_2xx_status() {
+    let c = Client::start(FakeGoogleConfig::default()).await;
+    let raw = |method: &'static str, path: String, body: Value| {
+        let (addr, auth) = (c.addr.clone(), c.auth.clone());
+        async move {
+            let headers = [
+                ("Authorization", auth.as_str()),
+                ("Content-Type", "application/json"),
+            ];
+            let bytes = if body.is_null() {
+                Vec::new()
+            } else {
+                body.to_string().into_bytes()
+            };
+            crate::raw_http::request(&addr, method, &path, &headers, &bytes).await
+        }
+    };
+    let update = |cell: &str, value: &str| {
+        (
+            format!("/v4/spreadsheets/sid/values/Sheet1!{cell}?valueInputOption=RAW"),
+            json!({ "values": [[value]] }),
+        )
+    };
+
+    // An HTML 200 to a write: applied, answer unreadable.
+    c.fake.inject(GoogleFault::Malformed {
+        method: Method::ValuesUpdate,
+        status: 200,
+        body: MalformedBody::Html,
+        times: 1,
+    });
+    let (path, body) = update("A1", "applied");
+    let reply = raw("PUT", path, body).await;
+    assert_eq!(reply.status, 200);
+    assert!(reply.headers["content-type"].starts_with("text/html"));
+    assert_eq!(c.fake.values("sid", "Sheet1"), rows(&[&["applied"]]));
+
+    // Any other status applies nothing; the bodies are as named.
+    for (status, malformed) in [
+        (502, MalformedBody::Html),
+        (500, MalformedBody::TruncatedJson),
+        (400, MalformedBody::UnknownStatus("NEWLY_INVENTED")),
+        (503, MalformedBody::NotEnvelope),
+    ] {
+        c.fake.inject(GoogleFault::Malformed {
+            method: Method::AnyWrite,
+            status,
+            body: malformed,
+            times: 1,
+        });
+        let (path, body) = update("A1", "not applied");
+        let reply = raw("PUT", path, body).await;
+        assert_eq!(reply.status, status, "{malformed:?}");
+        let json = serde_json::from_slice::<Value>(&reply.body);
+        match malformed {
+            MalformedBody::Html => assert!(reply.headers["content-type"].starts_with("text/html")),
+            MalformedBody::TruncatedJson => {
+                assert!(json.is_err());
+                assert!(String::from_utf8_lossy(&reply.body).starts_with(r#"{"error":{"#));
+            }
+            MalformedBody::UnknownStatus(name) => {
+                let json = json.unwrap();
+                assert_eq!(json["error"]["status"], name);
+                assert_eq!(json["error"]["code"], status);
+            }
+            MalformedBody::NotEnvelope => {
+                let json = json.unwrap();
+                assert!(json.get("error").is_none() && json["message"].is_string());
+            }
+        }
+    }
+    assert_eq!(c.fake.values("sid", "Sheet1"), rows(&[&["applied"]]));
+
+    // A truncated 200 to a read is the real answer's first half; faults persist until cleared.
+    let read = || {
+        raw(
+            "GET",
+            "/v4/spreadsheets/sid/values/Sheet1".to_owned(),
+            Value::Null,
+        )
+    };
+    let whole = read().await.body;
+    c.fake.inject(GoogleFault::Malformed {
+        method: Method::ValuesGet,
+        status: 200,
+        body: MalformedBody::TruncatedJson,
+        times: u32::MAX,
+    });
+    for _ in 0..2 {
+        let reply = read().await;
+        assert_eq!(reply.status, 200);
+        assert!(serde_json::from_slice::<Value>(&reply.body).is_err());
+        assert!(!reply.body.is_empty() && whole.starts_with(&reply.body));
+    }
+    c.fake.clear_faults();
+    assert_eq!(read().await.body, whole);
+
+    // A number typed by a person reads back as a number.
+    c.fake
+        .person_set_number("sid", "Sheet1", 1, 0, 2026110112345678.0);
+    assert_eq!(
+        c.fake.cell("sid", "Sheet1", 1, 0),
+        Some(CellValue::Number(2026110112345678.0))
+    );
+    let reply = c
+        .get("/v4/spreadsheets/sid/values/Sheet1!A2?valueRenderOption=UNFORMATTED_VALUE")
+        .await;
+    assert_eq!(reply.body["values"], json!([[2026110112345678_u64]]));
+
+    let stats = c.fake.stats();
+    assert_eq!(stats.faults_fired, 7);
+    assert_eq!(stats.applied_writes, 1);
+}

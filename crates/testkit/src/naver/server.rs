@@ -364,10 +364,8 @@ fn tamper(mut reply: Reply, kind: FaultKind) -> Reply {
         FaultKind::Rewrite {
             pointer,
             value: new,
-        } => {
-            if rewrite(value, pointer, new) {
-                reply.code = Some("REWRITTEN".to_owned());
-            }
+        } if rewrite(value, pointer, new.as_ref()) => {
+            reply.code = Some("REWRITTEN".to_owned());
         }
         _ => {}
     }
@@ -375,11 +373,11 @@ fn tamper(mut reply: Reply, kind: FaultKind) -> Reply {
 }
 
 /// Replaces (or, with `None`, removes) the value at a JSON pointer; false if there is none.
-fn rewrite(root: &mut Value, pointer: &str, new: Option<Value>) -> bool {
+fn rewrite(root: &mut Value, pointer: &str, new: Option<&Value>) -> bool {
     match new {
         Some(new) => match root.pointer_mut(pointer) {
             Some(slot) => {
-                *slot = new;
+                *slot = new.clone();
                 true
             }
             None => false,
