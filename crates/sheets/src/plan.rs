@@ -3,7 +3,10 @@
 //!
 //! - Columns are matched by header text (trimmed), never by position: the seller may reorder
 //!   columns or add their own anywhere. Managed headers missing from the sheet are added after
-//!   the last header cell.
+//!   the last header cell. A blank header cell (one a merge hides) is no header. When row 1 has
+//!   no key header but rows below hold data (row 1 cleared, a title above the header, the key
+//!   header renamed, the seller's own table), nothing can be matched: the plan is refused rather
+//!   than labelling the seller's cells with our headers or appending every order again.
 //! - Rows are matched by key. A new key goes to the first row after the last data row; a key
 //!   whose managed cells differ is rewritten in place (all its managed cells); an equal row is
 //!   left alone. A key found twice in the sheet is updated in its first row and reported.
@@ -69,15 +72,23 @@ pub enum HeaderError {
         first: String,
         second: String,
     },
+    #[error(
+        "row 1 has no `{key}` header but {rows} rows below it hold data, so no row can be matched by its key; row 1 must be the header row: put the header back (or move the other data to another tab), then rerun"
+    )]
+    MissingKey { key: String, rows: usize },
 }
+
+/// Integers below 2^53 are exact in a double: a key read back as a number is its integer text.
+const EXACT_INTEGERS: f64 = 9_007_199_254_740_992.0;
 
 /// Text of a cell as read back, for matching keys and headers.
 pub fn cell_text(value: &Value) -> String {
     match value {
         Value::String(s) => s.clone(),
         Value::Number(n) => match n.as_f64() {
-            // A key typed as a number reads back as one; compare it as its integer text.
-            Some(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", f as i64),
+            // A key typed as a number reads back as one (`2026110112345678`, or as a double,
+            // `2.026110112345678E15`); compare it as its integer text while that is exact.
+            Some(f) if f.fract() == 0.0 && f.abs() < EXACT_INTEGERS => format!("{}", f as i64),
             _ => n.to_string(),
         },
         Value::Bool(b) => if *b { "TRUE" } else { "FALSE" }.to_owned(),
@@ -135,6 +146,20 @@ pub fn plan(
                 });
             }
             position.insert(h.as_str(), col);
+        }
+    }
+    let key_header = headers[key_index].as_str();
+    if !position.contains_key(key_header) {
+        let rows = existing
+            .rows
+            .iter()
+            .filter(|r| r.iter().any(|v| !cell_text(v).trim().is_empty()))
+            .count();
+        if rows > 0 {
+            return Err(HeaderError::MissingKey {
+                key: key_header.to_owned(),
+                rows,
+            });
         }
     }
     let mut next_col = existing.header.len();
@@ -455,6 +480,57 @@ mod tests {
             err.to_string(),
             "the header `상태` appears more than once in row 1 (columns A and C); rename one so rows can be matched by header"
         );
+    }
+
+    #[test]
+    fn without_the_key_header_rows_below_are_refused_and_an_empty_grid_is_fine() {
+        let data = grid(&[&[json!("2026110100000000001"), json!("결제완료"), json!(1)]]);
+        for header in [
+            vec![],
+            vec![json!("스마트스토어 주문 목록")],
+            vec![json!("주문상품번호"), json!("상태"), json!("수량")],
+            vec![json!(""), json!("상태")],
+        ] {
+            let existing = Existing {
+                header: header.clone(),
+                rows: data.clone(),
+            };
+            let err = plan(&existing, &headers(), 0, &[row("1", "a", 1)]).unwrap_err();
+            assert_eq!(
+                err,
+                HeaderError::MissingKey {
+                    key: "상품주문번호".into(),
+                    rows: 1
+                },
+                "{header:?}"
+            );
+            assert!(
+                err.to_string()
+                    .starts_with("row 1 has no `상품주문번호` header")
+            );
+        }
+        // Nothing below (or only blank cells): the headers are added as before.
+        for rows in [vec![], grid(&[&[], &[json!(""), json!(" ")]])] {
+            let existing = Existing {
+                header: vec![json!("메모")],
+                rows,
+            };
+            let p = plan(&existing, &headers(), 0, &[row("1", "a", 1)]).unwrap();
+            assert_eq!(p.header_writes[0].first_col, 1);
+            assert_eq!(p.appended, 1);
+        }
+    }
+
+    #[test]
+    fn integer_keys_read_as_doubles_match_while_exact() {
+        // Google may send a number cell as a double; below 2^53 it is still the exact id.
+        assert_eq!(cell_text(&json!(2026110112345678.0)), "2026110112345678");
+        assert_eq!(cell_text(&json!(2026110112345678_u64)), "2026110112345678");
+        assert_eq!(cell_text(&json!(7.0)), "7");
+        assert_eq!(cell_text(&json!(1.5)), "1.5");
+        // A 19-digit id typed as a number was rounded by Sheets: it matches nothing.
+        let rounded = "2026110100000000123".parse::<f64>().unwrap();
+        assert_ne!(cell_text(&json!(rounded)), "2026110100000000123");
     }
 
     #[test]
