@@ -134,6 +134,23 @@ enum Retry {
     Transient(String),
 }
 
+/// Keeps the HTTP status of a failed answer: google-sheets4 reports any JSON error body as
+/// `BadRequest(json)` without it, and a body from something in front of Google (a proxy, a load
+/// balancer) need not be Google's error JSON with its `code`.
+#[derive(Default)]
+struct HttpStatus(Option<u16>);
+
+impl google_sheets4::Delegate for HttpStatus {
+    fn http_failure(
+        &mut self,
+        response: &google_sheets4::common::Response,
+        _: Option<&Value>,
+    ) -> google_sheets4::common::Retry {
+        self.0 = Some(response.status().as_u16());
+        google_sheets4::common::Retry::Abort
+    }
+}
+
 /// Reads `'Tab'!A1:Z1000` → (1000, 26).
 fn grid_from_range(range: &str) -> Option<(usize, usize)> {
     let cells = range.rsplit('!').next()?;
@@ -197,15 +214,22 @@ impl SheetsClient {
         )
     }
 
+    /// Decides on a failed call; `http_status` is the answer's status, when there was one.
     fn classify(
         &self,
         spreadsheet: &str,
         error: google_sheets4::Error,
+        http_status: Option<u16>,
     ) -> Result<Retry, SheetsError> {
         use google_sheets4::Error as E;
         let (code, status, message) = match &error {
+            // Google's `error.code`, else the answer's own status.
             E::BadRequest(v) => (
-                v["error"]["code"].as_u64().unwrap_or(400) as u16,
+                v["error"]["code"]
+                    .as_u64()
+                    .and_then(|c| u16::try_from(c).ok())
+                    .or(http_status)
+                    .unwrap_or(400),
                 v["error"]["status"].as_str().unwrap_or("").to_owned(),
                 v["error"]["message"]
                     .as_str()
@@ -251,6 +275,7 @@ impl SheetsClient {
     }
 
     /// Runs `call` until it succeeds, fails for good, or the next wait would pass `deadline`.
+    /// `call` answers with the HTTP status of a failed answer too (see [`HttpStatus`]).
     async fn retrying<T, F, Fut>(
         &self,
         spreadsheet: &str,
@@ -260,17 +285,17 @@ impl SheetsClient {
     ) -> Result<T, SheetsError>
     where
         F: Fn() -> Fut,
-        Fut: std::future::Future<Output = google_sheets4::Result<T>>,
+        Fut: std::future::Future<Output = (google_sheets4::Result<T>, Option<u16>)>,
     {
         let mut attempt = 0u32;
         loop {
             let counter = if is_write { &self.writes } else { &self.reads };
             counter.fetch_add(1, Ordering::Relaxed);
-            let error = match call().await {
-                Ok(value) => return Ok(value),
-                Err(e) => e,
+            let (error, http_status) = match call().await {
+                (Ok(value), _) => return Ok(value),
+                (Err(e), status) => (e, status),
             };
-            let retry = self.classify(spreadsheet, error)?;
+            let retry = self.classify(spreadsheet, error, http_status)?;
             // Truncated exponential backoff with full jitter.
             let ceiling = self
                 .config
@@ -300,16 +325,21 @@ impl SheetsClient {
         tab: &str,
         deadline: Instant,
     ) -> Result<Option<TabRead>, SheetsError> {
-        let range = a1::path_segment(&a1::whole_tab(tab));
+        let range = &a1::path_segment(&a1::whole_tab(tab));
         let result = self
-            .retrying(spreadsheet, deadline, false, || {
-                self.hub
+            .retrying(spreadsheet, deadline, false, move || async move {
+                let mut status = HttpStatus::default();
+                let result = self
+                    .hub
                     .spreadsheets()
-                    .values_get(spreadsheet, &range)
+                    .values_get(spreadsheet, range)
                     .major_dimension("ROWS")
                     .value_render_option("UNFORMATTED_VALUE")
                     .add_scope(Scope::Spreadsheet)
+                    .delegate(&mut status)
                     .doit()
+                    .await;
+                (result, status.0)
             })
             .await;
         let (_, values) = match result {
@@ -346,13 +376,18 @@ impl SheetsClient {
         deadline: Instant,
     ) -> Result<Vec<TabInfo>, SheetsError> {
         let (_, sheet) = self
-            .retrying(spreadsheet, deadline, false, || {
-                self.hub
+            .retrying(spreadsheet, deadline, false, move || async move {
+                let mut status = HttpStatus::default();
+                let result = self
+                    .hub
                     .spreadsheets()
                     .get(spreadsheet)
                     .param("fields", "sheets.properties")
                     .add_scope(Scope::Spreadsheet)
+                    .delegate(&mut status)
                     .doit()
+                    .await;
+                (result, status.0)
             })
             .await?;
         Ok(sheet
@@ -380,17 +415,22 @@ impl SheetsClient {
         requests: Vec<Request>,
         deadline: Instant,
     ) -> Result<Vec<BatchReply>, SheetsError> {
-        let request = BatchUpdateSpreadsheetRequest {
+        let request = &BatchUpdateSpreadsheetRequest {
             requests: Some(requests),
             ..Default::default()
         };
         let (_, reply) = self
-            .retrying(spreadsheet, deadline, true, || {
-                self.hub
+            .retrying(spreadsheet, deadline, true, move || async move {
+                let mut status = HttpStatus::default();
+                let result = self
+                    .hub
                     .spreadsheets()
                     .batch_update(request.clone(), spreadsheet)
                     .add_scope(Scope::Spreadsheet)
+                    .delegate(&mut status)
                     .doit()
+                    .await;
+                (result, status.0)
             })
             .await?;
         Ok(reply.replies.unwrap_or_default())
@@ -409,17 +449,22 @@ impl SheetsClient {
                 .all(|v| !v.is_null()),
             "JSON null would shift cells"
         );
-        let request = BatchUpdateValuesRequest {
+        let request = &BatchUpdateValuesRequest {
             value_input_option: Some("RAW".into()),
             data: Some(data),
             ..Default::default()
         };
-        self.retrying(spreadsheet, deadline, true, || {
-            self.hub
+        self.retrying(spreadsheet, deadline, true, move || async move {
+            let mut status = HttpStatus::default();
+            let result = self
+                .hub
                 .spreadsheets()
                 .values_batch_update(request.clone(), spreadsheet)
                 .add_scope(Scope::Spreadsheet)
+                .delegate(&mut status)
                 .doit()
+                .await;
+            (result, status.0)
         })
         .await
         .map(|_| ())

@@ -6,7 +6,9 @@
 //! sizes, for the workbook's 10M-cell limit) and one atomic `spreadsheets.batchUpdate`, both
 //! before any value is written — so exceeding a limit writes nothing. Larger payloads are split
 //! into requests of at most ~2 MB. Every write is an explicit range, so a crash anywhere leaves a
-//! sheet that the next run reads, diffs and completes: reruns converge.
+//! sheet that the next run reads, diffs and completes: reruns converge. A structure change whose
+//! retry is refused (an `addSheet` applied by an attempt whose answer was lost: "already
+//! exists") is checked against the tabs and counts as done when the tab is there and big enough.
 
 use std::time::Instant;
 
@@ -197,9 +199,26 @@ pub async fn upsert(
         };
         if !requests.is_empty() {
             guard.before_write().await?;
-            client
+            if let Err(error) = client
                 .structure(target.spreadsheet, requests, deadline)
-                .await?;
+                .await
+            {
+                // Applied with its answer lost (a 503, an unreadable 200), the retry is refused:
+                // `addSheet` answers "already exists". Look again before giving up.
+                let applied = matches!(error, SheetsError::Rejected { .. })
+                    && client
+                        .tabs(target.spreadsheet, deadline)
+                        .await
+                        .is_ok_and(|tabs| {
+                            tabs.iter().any(|t| {
+                                t.title == target.tab && t.rows >= need_rows && t.cols >= need_cols
+                            })
+                        });
+                if !applied {
+                    return Err(error.into());
+                }
+                info!("the structure change was applied by an attempt whose answer was lost");
+            }
         }
     }
 

@@ -377,3 +377,58 @@ async fn hostile_strings_stay_literal_text() {
         .unwrap();
     assert_eq!(s.writes, 0, "reads back equal: {s:?}");
 }
+
+#[tokio::test]
+async fn an_add_sheet_applied_with_its_answer_lost_is_not_a_sheet_error() {
+    let (fake, client) = setup(FakeGoogleConfig::default()).await;
+    let h = headers();
+    let rows: Vec<_> = (0..5).map(|i| row(i, "결제완료", "x", 1)).collect();
+    // The tab is added, the answer is a 503; the retry's addSheet is refused ("already exists").
+    fake.inject(GoogleFault::AppliedThen503 {
+        method: Method::SpreadsheetsBatchUpdate,
+        times: 1,
+    });
+    let s = upsert(&client, &target("new", &h), &rows, soon(), &mut Unguarded)
+        .await
+        .unwrap();
+    assert_eq!(s.appended, 5);
+    assert_eq!(fake.values(SID, "new").len(), 6);
+    assert_eq!(fake.tab_properties(SID, "new").unwrap().frozen_row_count, 1);
+    assert_eq!(
+        fake.tab_titles(SID).iter().filter(|t| *t == "new").count(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn an_error_body_that_is_not_googles_is_classified_by_its_http_status() {
+    use ordersync_testkit::google::MalformedBody;
+    let (fake, client) = setup(FakeGoogleConfig::default()).await;
+    let h = headers();
+    let rows = vec![row(1, "결제완료", "x", 1)];
+    for (status, name) in [
+        (503, ErrorName::Upstream),
+        (429, ErrorName::RateLimited),
+        (403, ErrorName::Auth),
+        (400, ErrorName::Sheet),
+    ] {
+        fake.inject(GoogleFault::Malformed {
+            method: Method::ValuesGet,
+            status,
+            body: MalformedBody::NotEnvelope,
+            times: u32::MAX,
+        });
+        let err = upsert(
+            &client,
+            &target("Sheet1", &h),
+            &rows,
+            Instant::now() + Duration::from_millis(300),
+            &mut Unguarded,
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(err.name, name, "HTTP {status}: {err}");
+        fake.clear_faults();
+    }
+    assert_eq!(fake.stats().applied_writes, 0);
+}
