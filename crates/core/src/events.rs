@@ -167,7 +167,9 @@ pub struct RunSummary {
 impl RunSummary {
     /// Totals over the Map's outcomes plus what insert did.
     pub fn new(windows: &[WindowOutcome], insert: &InsertResult) -> Self {
-        let sum = |f: fn(&WindowOutcome) -> u64| windows.iter().map(f).sum::<u64>();
+        // Saturating: the counts arrive in the event, and a sum past u64::MAX must neither panic
+        // (overflow checks) nor wrap to a small number.
+        let sum = |f: fn(&WindowOutcome) -> u64| windows.iter().map(f).fold(0, u64::saturating_add);
         RunSummary {
             windows: windows.len() as u64,
             orders_changed: sum(|w| w.fetched.changed),
@@ -194,5 +196,29 @@ impl From<TransformResult> for WindowOutcome {
             fetched: crate::source::FetchCounts::default(),
             transformed: result.counts,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn summary_sums_saturate() {
+        // An insert event found while writing fuzz/fuzz_targets/events.rs: it panicked with
+        // overflow checks on (tests, debug builds) and wrapped in release.
+        let outcome: WindowOutcome = serde_json::from_value(serde_json::json!({
+            "window": {"from": "2026-11-25T00:00:00+09:00", "to": "2026-11-26T00:00:00+09:00"},
+            "rows": {"uri": "file:///r", "schema": "ordersync.rows", "version": 1,
+                     "records": 1, "bytes": 1, "sha256": "00"},
+            "fetched": {"changed": u64::MAX, "fetched": 1, "missing": 0, "api_calls": 2},
+            "transformed": {"orders_in": 1, "rows_out": 1, "duplicates_dropped": 0}
+        }))
+        .unwrap();
+        let summary = RunSummary::new(&[outcome.clone(), outcome], &InsertResult::default());
+        assert_eq!(summary.windows, 2);
+        assert_eq!(summary.orders_changed, u64::MAX);
+        assert_eq!(summary.orders_fetched, 2);
+        assert_eq!(summary.naver_api_calls, 4);
     }
 }
