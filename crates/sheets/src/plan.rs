@@ -73,7 +73,7 @@ pub enum HeaderError {
         second: String,
     },
     #[error(
-        "row 1 has no `{key}` header but {rows} rows below it hold data, so no row can be matched by its key; row 1 must be the header row: put the header back (or move the other data to another tab), then rerun"
+        "row 1 has no `{key}` header, yet rows below it hold data (rows with data: {rows}), so no row can be matched by its key; row 1 must be the header row: put the header back (or move the other data to another tab), then rerun"
     )]
     MissingKey { key: String, rows: usize },
 }
