@@ -18,6 +18,7 @@
 //! and the 6 MB payload limit.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::path::PathBuf;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
@@ -147,6 +148,18 @@ impl Lambdas {
 
     /// Invokes `function` with `payload` as the Lambda service would for a state machine.
     pub async fn invoke_function(&self, function: &str, payload: Value) -> Result<Value, Failure> {
+        self.invoke_killed_when(function, payload, std::future::pending())
+            .await
+    }
+
+    /// Like [`Lambdas::invoke_function`], but kills the instance handling this invocation (and
+    /// no other) if `kill` resolves first: a crash at a moment the caller chooses.
+    pub async fn invoke_killed_when(
+        &self,
+        function: &str,
+        payload: Value,
+        kill: impl Future<Output = ()>,
+    ) -> Result<Value, Failure> {
         let Some(spec) = self.specs.get(function) else {
             return Err(Failure::new(
                 "Lambda.ResourceNotFoundException",
@@ -165,11 +178,21 @@ impl Lambdas {
             .push(pid);
         let answered = {
             let Instance { api, process } = &mut instance;
-            tokio::select! {
+            let invocation = api.invoke(payload, spec.timeout);
+            tokio::pin!(invocation);
+            let answered = tokio::select! {
                 biased;
-                outcome = api.invoke(payload, spec.timeout) => Some(outcome),
+                outcome = &mut invocation => Some(Some(outcome)),
                 // Far longer than any timeout: only an exit ends this branch.
-                _ = process.wait_exit(Duration::from_secs(86_400)) => None,
+                _ = process.wait_exit(Duration::from_secs(86_400)) => Some(None),
+                () = kill => None,
+            };
+            match answered {
+                Some(answered) => answered,
+                None => {
+                    process.kill().await;
+                    None
+                }
             }
         };
         if let Some(pids) = lock(&self.busy).get_mut(function) {
