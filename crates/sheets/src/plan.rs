@@ -45,12 +45,46 @@ impl BlockWrite {
     }
 }
 
+/// One write of data rows: consecutive sheet rows × a contiguous run of columns, holding
+/// references to the rows being upserted rather than copies of their cells (at 100,000 rows a
+/// copy of every cell is tens of megabytes a Lambda does not need).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RowsWrite<'a> {
+    pub first_row: usize,
+    pub first_col: usize,
+    pub rows: Vec<&'a SheetRow>,
+    /// For each column of the run, in sheet order, the index of its cell in a row's `cells`.
+    pub cells: Vec<usize>,
+}
+
+impl RowsWrite<'_> {
+    pub fn last_row(&self) -> usize {
+        self.first_row + self.rows.len().max(1) - 1
+    }
+
+    pub fn last_col(&self) -> usize {
+        self.first_col + self.cells.len().max(1) - 1
+    }
+
+    /// The cells this write puts at block row `r`, in sheet order.
+    pub fn row(&self, r: usize) -> impl Iterator<Item = &Cell> + '_ {
+        self.cells.iter().map(move |&h| &self.rows[r].cells[h])
+    }
+
+    /// The block's cells, copied (for inspection; the upsert never copies them).
+    pub fn values(&self) -> Vec<Vec<Cell>> {
+        (0..self.rows.len())
+            .map(|r| self.row(r).cloned().collect())
+            .collect()
+    }
+}
+
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Plan {
+pub struct Plan<'a> {
     /// Header cells to write (new managed columns), as blocks on row 0.
     pub header_writes: Vec<BlockWrite>,
     /// Data writes: new rows and changed rows.
-    pub row_writes: Vec<BlockWrite>,
+    pub row_writes: Vec<RowsWrite<'a>>,
     pub appended: u64,
     pub updated: u64,
     pub unchanged: u64,
@@ -123,12 +157,12 @@ fn runs(columns: &[usize]) -> Vec<(usize, usize)> {
 
 /// Plans the upsert of `rows` (one per key; later duplicates win) with `headers` (ours, in
 /// cell order) and the key at `key_index` of them.
-pub fn plan(
+pub fn plan<'a>(
     existing: &Existing,
     headers: &[String],
     key_index: usize,
-    rows: &[SheetRow],
-) -> Result<Plan, HeaderError> {
+    rows: &'a [SheetRow],
+) -> Result<Plan<'a>, HeaderError> {
     // Where each managed header is in the sheet, adding the missing ones after the last cell.
     let mut position: HashMap<&str, usize> = HashMap::new();
     for (col, value) in existing.header.iter().enumerate() {
@@ -219,7 +253,7 @@ pub fn plan(
     let segments = runs(&sorted_cols);
 
     // Later rows for the same key win (a later window is a later change).
-    let mut wanted: Vec<&SheetRow> = Vec::with_capacity(rows.len());
+    let mut wanted: Vec<&'a SheetRow> = Vec::with_capacity(rows.len());
     let mut index_of: HashMap<&str, usize> = HashMap::new();
     for row in rows {
         match index_of.get(row.key.as_str()) {
@@ -231,7 +265,7 @@ pub fn plan(
         }
     }
 
-    let mut writes: Vec<(usize, &SheetRow)> = Vec::new();
+    let mut writes: Vec<(usize, &'a SheetRow)> = Vec::new();
     let mut next_row = existing.rows.len() + 1;
     for row in wanted {
         match row_of.get(row.key.as_str()) {
@@ -263,25 +297,20 @@ pub fn plan(
             end += 1;
         }
         for &(first, last) in &segments {
-            let values = writes[start..=end]
-                .iter()
-                .map(|(_, row)| {
-                    (first..=last)
-                        .map(|c| {
-                            let h = order
-                                .iter()
-                                .find(|&&i| sheet_col[i] == c)
-                                .copied()
-                                .expect("run of managed columns");
-                            row.cells[h].clone()
-                        })
-                        .collect()
+            let cells = (first..=last)
+                .map(|c| {
+                    order
+                        .iter()
+                        .find(|&&i| sheet_col[i] == c)
+                        .copied()
+                        .expect("run of managed columns")
                 })
                 .collect();
-            plan.row_writes.push(BlockWrite {
+            plan.row_writes.push(RowsWrite {
                 first_row: writes[start].0,
                 first_col: first,
-                values,
+                rows: writes[start..=end].iter().map(|(_, row)| *row).collect(),
+                cells,
             });
         }
         start = end + 1;
@@ -302,6 +331,11 @@ mod tests {
             .iter()
             .map(|s| s.to_string())
             .collect()
+    }
+
+    /// Rows that outlive the plan borrowing them (a test's temporaries would not).
+    fn rows(rows: Vec<SheetRow>) -> &'static [SheetRow] {
+        Box::leak(rows.into_boxed_slice())
     }
 
     fn row(key: &str, status: &str, qty: i64) -> SheetRow {
@@ -325,7 +359,7 @@ mod tests {
             &Existing::default(),
             &headers(),
             0,
-            &[row("1", "결제완료", 1), row("2", "배송중", 2)],
+            rows(vec![row("1", "결제완료", 1), row("2", "배송중", 2)]),
         )
         .unwrap();
         assert_eq!(
@@ -362,7 +396,7 @@ mod tests {
             &existing,
             &headers(),
             0,
-            &[row("2", "배송중", 2), row("1", "결제완료", 1)],
+            rows(vec![row("2", "배송중", 2), row("1", "결제완료", 1)]),
         )
         .unwrap();
         assert!(
@@ -379,13 +413,13 @@ mod tests {
             rows: grid(&[&[json!("1"), json!("a"), json!("3")]]),
         };
         assert_eq!(
-            plan(&existing, &headers(), 0, &[row("1", "a", 3)])
+            plan(&existing, &headers(), 0, rows(vec![row("1", "a", 3)]))
                 .unwrap()
                 .unchanged,
             1
         );
         assert_eq!(
-            plan(&existing, &headers(), 0, &[row("1", "a", 4)])
+            plan(&existing, &headers(), 0, rows(vec![row("1", "a", 4)]))
                 .unwrap()
                 .updated,
             1
@@ -408,7 +442,7 @@ mod tests {
             &existing,
             &headers(),
             0,
-            &[row("1", "배송중", 1), row("3", "결제완료", 5)],
+            rows(vec![row("1", "배송중", 1), row("3", "결제완료", 5)]),
         )
         .unwrap();
         assert!(p.header_writes.is_empty());
@@ -421,10 +455,10 @@ mod tests {
             .collect();
         assert_eq!(ranges, [(1, 0, 0), (1, 2, 3)]);
         assert_eq!(
-            p.row_writes[1].values[0],
+            p.row_writes[1].values()[0],
             vec![Cell::Text("1".into()), Cell::Text("배송중".into())]
         );
-        assert_eq!(p.row_writes[0].values[1], vec![Cell::Number(5)]);
+        assert_eq!(p.row_writes[0].values()[1], vec![Cell::Number(5)]);
     }
 
     #[test]
@@ -433,7 +467,13 @@ mod tests {
             header: vec![json!("상품주문번호"), json!("내 메모")],
             rows: grid(&[&[json!("1"), json!("x")]]),
         };
-        let p = plan(&existing, &headers(), 0, &[row("1", "결제완료", 1)]).unwrap();
+        let p = plan(
+            &existing,
+            &headers(),
+            0,
+            rows(vec![row("1", "결제완료", 1)]),
+        )
+        .unwrap();
         assert_eq!(
             p.header_writes,
             vec![BlockWrite {
@@ -456,13 +496,13 @@ mod tests {
                 &[json!("7"), json!("b"), json!(1)],
             ]),
         };
-        let p = plan(&existing, &headers(), 0, &[row("7", "a", 1)]).unwrap();
+        let p = plan(&existing, &headers(), 0, rows(vec![row("7", "a", 1)])).unwrap();
         assert_eq!(p.duplicate_keys, ["7"]);
         // The first row holds key 7 (typed as a number): matched, and rewritten as text.
         assert_eq!((p.updated, p.appended), (1, 0));
         assert_eq!(p.row_writes[0].first_row, 1);
-        assert_eq!(p.row_writes[0].values[0][0], Cell::Text("7".into()));
-        let p = plan(&existing, &headers(), 0, &[row("8", "new", 1)]).unwrap();
+        assert_eq!(p.row_writes[0].values()[0][0], Cell::Text("7".into()));
+        let p = plan(&existing, &headers(), 0, rows(vec![row("8", "new", 1)])).unwrap();
         assert_eq!(
             p.row_writes[0].first_row, 4,
             "after the last data row, blank-key rows included"
@@ -495,7 +535,7 @@ mod tests {
                 header: header.clone(),
                 rows: data.clone(),
             };
-            let err = plan(&existing, &headers(), 0, &[row("1", "a", 1)]).unwrap_err();
+            let err = plan(&existing, &headers(), 0, rows(vec![row("1", "a", 1)])).unwrap_err();
             assert_eq!(
                 err,
                 HeaderError::MissingKey {
@@ -510,12 +550,12 @@ mod tests {
             );
         }
         // Nothing below (or only blank cells): the headers are added as before.
-        for rows in [vec![], grid(&[&[], &[json!(""), json!(" ")]])] {
+        for below in [vec![], grid(&[&[], &[json!(""), json!(" ")]])] {
             let existing = Existing {
                 header: vec![json!("메모")],
-                rows,
+                rows: below,
             };
-            let p = plan(&existing, &headers(), 0, &[row("1", "a", 1)]).unwrap();
+            let p = plan(&existing, &headers(), 0, rows(vec![row("1", "a", 1)])).unwrap();
             assert_eq!(p.header_writes[0].first_col, 1);
             assert_eq!(p.appended, 1);
         }
@@ -539,12 +579,12 @@ mod tests {
             &Existing::default(),
             &headers(),
             0,
-            &[row("1", "old", 1), row("1", "new", 1)],
+            rows(vec![row("1", "old", 1), row("1", "new", 1)]),
         )
         .unwrap();
         assert_eq!(p.appended, 1);
         assert_eq!(
-            p.row_writes[0].values,
+            p.row_writes[0].values(),
             vec![vec![
                 Cell::Text("1".into()),
                 Cell::Text("new".into()),
@@ -558,14 +598,22 @@ mod tests {
         let mut grid: Vec<Vec<Value>> = std::iter::once(existing.header.clone())
             .chain(existing.rows.iter().cloned())
             .collect();
-        for w in p.header_writes.iter().chain(&p.row_writes) {
-            for (dr, cells) in w.values.iter().enumerate() {
-                let r = w.first_row + dr;
+        let blocks = p
+            .header_writes
+            .iter()
+            .map(|w| (w.first_row, w.first_col, w.values.clone()));
+        let rows = p
+            .row_writes
+            .iter()
+            .map(|w| (w.first_row, w.first_col, w.values()));
+        for (first_row, first_col, values) in blocks.chain(rows) {
+            for (dr, cells) in values.iter().enumerate() {
+                let r = first_row + dr;
                 if grid.len() <= r {
                     grid.resize(r + 1, Vec::new());
                 }
                 for (dc, cell) in cells.iter().enumerate() {
-                    let c = w.first_col + dc;
+                    let c = first_col + dc;
                     if grid[r].len() <= c {
                         grid[r].resize(c + 1, Value::String(String::new()));
                     }
@@ -628,8 +676,10 @@ mod tests {
             let seller_cells: Vec<Value> = existing.rows.iter().map(|r| r.get(seller_at).cloned().unwrap_or(Value::Null)).collect();
 
             let p = plan(&existing, &headers(), 0, &second).unwrap();
-            for w in p.header_writes.iter().chain(&p.row_writes) {
-                prop_assert!(!(w.first_col..=w.last_col()).contains(&seller_at), "wrote the seller's column: {w:?}");
+            let ranges = p.header_writes.iter().map(|w| (w.first_col, w.last_col()))
+                .chain(p.row_writes.iter().map(|w| (w.first_col, w.last_col())));
+            for (first, last) in ranges {
+                prop_assert!(!(first..=last).contains(&seller_at), "wrote the seller's column: {first}..={last}");
             }
             let after = apply(&existing, &p);
             for (i, cell) in seller_cells.iter().enumerate() {

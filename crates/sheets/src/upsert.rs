@@ -22,7 +22,8 @@ use tracing::info;
 use crate::a1;
 use crate::client::{SheetsClient, to_value};
 use crate::error::SheetsError;
-use crate::plan::{BlockWrite, Existing, plan};
+use crate::plan::{BlockWrite, Existing, RowsWrite, plan};
+use ordersync_core::rows::Cell;
 
 /// Google recommends requests of at most 2 MB.
 pub const MAX_REQUEST_BYTES: usize = 2_000_000;
@@ -63,53 +64,100 @@ pub struct Target<'a> {
     pub key_index: usize,
 }
 
-/// Splits blocks so that each request stays under `max_bytes` ([`MAX_REQUEST_BYTES`] unless
-/// configured otherwise).
-fn requests(tab: &str, blocks: Vec<BlockWrite>, max_bytes: usize) -> Vec<Vec<ValueRange>> {
-    let mut out: Vec<Vec<ValueRange>> = Vec::new();
-    let mut current: Vec<ValueRange> = Vec::new();
+/// A block to write, whichever kind holds its cells.
+#[derive(Clone, Copy)]
+enum Block<'p, 'a> {
+    Header(&'p BlockWrite),
+    Rows(&'p RowsWrite<'a>),
+}
+
+impl Block<'_, '_> {
+    fn first_row(&self) -> usize {
+        match self {
+            Block::Header(b) => b.first_row,
+            Block::Rows(b) => b.first_row,
+        }
+    }
+
+    fn first_col(&self) -> usize {
+        match self {
+            Block::Header(b) => b.first_col,
+            Block::Rows(b) => b.first_col,
+        }
+    }
+
+    fn last_col(&self) -> usize {
+        match self {
+            Block::Header(b) => b.last_col(),
+            Block::Rows(b) => b.last_col(),
+        }
+    }
+
+    fn height(&self) -> usize {
+        match self {
+            Block::Header(b) => b.values.len(),
+            Block::Rows(b) => b.rows.len(),
+        }
+    }
+
+    fn row(&self, r: usize) -> Vec<&Cell> {
+        match self {
+            Block::Header(b) => b.values[r].iter().collect(),
+            Block::Rows(b) => b.row(r).collect(),
+        }
+    }
+}
+
+/// Rows `start..=end` of block `block`: one range of one request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Slice {
+    block: usize,
+    start: usize,
+    end: usize,
+}
+
+/// Packs the blocks into as few requests as fit under `max_bytes` each ([`MAX_REQUEST_BYTES`]
+/// unless configured otherwise): rows go into the current request until the next one would
+/// not fit, so a tall block is split across requests and short blocks share one. The size is
+/// an upper bound of the JSON Google receives; a single row larger than the limit goes alone.
+/// Only the layout is computed here; each request's values are built just before it is sent
+/// (see [`value_ranges`]), so the cells are never all copied at once.
+fn requests(tab: &str, blocks: &[Block], max_bytes: usize) -> Vec<Vec<Slice>> {
+    // The request's envelope (`valueInputOption`, `data`, ...) and each range's own fields
+    // (`range` with the quoted tab title, `majorDimension`).
+    const ENVELOPE: usize = 256;
+    let range_overhead = 96 + 2 * tab.len();
+    let budget = max_bytes.saturating_sub(ENVELOPE);
+    let mut out: Vec<Vec<Slice>> = Vec::new();
+    let mut current: Vec<Slice> = Vec::new();
     let mut size = 0;
-    for block in blocks {
-        // Split tall blocks by rows first, so no single range is over the limit.
-        let row_bytes: Vec<usize> = block
-            .values
-            .iter()
+    for (index, block) in blocks.iter().enumerate() {
+        let row_bytes: Vec<usize> = (0..block.height())
             .map(|r| {
-                r.iter()
+                block
+                    .row(r)
+                    .into_iter()
                     .map(|c| serde_json::to_string(&to_value(c)).map_or(8, |s| s.len() + 1))
                     .sum::<usize>()
                     + 2
             })
             .collect();
         let mut start = 0;
-        while start < block.values.len() {
-            let mut end = start;
-            let mut bytes = 64 + row_bytes[start];
-            while end + 1 < block.values.len() && bytes + row_bytes[end + 1] <= max_bytes / 2 {
-                end += 1;
-                bytes += row_bytes[end];
-            }
-            if size + bytes > max_bytes && !current.is_empty() {
+        while start < row_bytes.len() {
+            if !current.is_empty() && size + range_overhead + row_bytes[start] > budget {
                 out.push(std::mem::take(&mut current));
                 size = 0;
             }
-            let first_row = block.first_row + start;
-            let last_col = block.last_col();
-            current.push(ValueRange {
-                range: Some(a1::block(
-                    tab,
-                    block.first_col,
-                    first_row,
-                    last_col,
-                    block.first_row + end,
-                )),
-                major_dimension: Some("ROWS".into()),
-                values: Some(
-                    block.values[start..=end]
-                        .iter()
-                        .map(|r| r.iter().map(to_value).collect())
-                        .collect(),
-                ),
+            let mut end = start;
+            let mut bytes = range_overhead + row_bytes[start];
+            while end + 1 < row_bytes.len() && size + bytes + row_bytes[end + 1] <= budget {
+                end += 1;
+                bytes += row_bytes[end];
+            }
+            current.push(Slice {
+                block: index,
+                start,
+                end,
             });
             size += bytes;
             start = end + 1;
@@ -119,6 +167,31 @@ fn requests(tab: &str, blocks: Vec<BlockWrite>, max_bytes: usize) -> Vec<Vec<Val
         out.push(current);
     }
     out
+}
+
+/// One request's ranges with their values.
+fn value_ranges(tab: &str, blocks: &[Block], request: &[Slice]) -> Vec<ValueRange> {
+    request
+        .iter()
+        .map(|s| {
+            let block = blocks[s.block];
+            ValueRange {
+                range: Some(a1::block(
+                    tab,
+                    block.first_col(),
+                    block.first_row() + s.start,
+                    block.last_col(),
+                    block.first_row() + s.end,
+                )),
+                major_dimension: Some("ROWS".into()),
+                values: Some(
+                    (s.start..=s.end)
+                        .map(|r| block.row(r).into_iter().map(to_value).collect())
+                        .collect(),
+                ),
+            }
+        })
+        .collect()
 }
 
 /// Upserts `rows` (one per key; later ones win) into the target tab.
@@ -222,14 +295,16 @@ pub async fn upsert(
         }
     }
 
-    let blocks: Vec<BlockWrite> = plan
+    let blocks: Vec<Block> = plan
         .header_writes
         .iter()
-        .chain(&plan.row_writes)
-        .cloned()
+        .map(Block::Header)
+        .chain(plan.row_writes.iter().map(Block::Rows))
         .collect();
-    for request in requests(target.tab, blocks, client.config().max_request_bytes) {
+    let layout = requests(target.tab, &blocks, client.config().max_request_bytes);
+    for request in &layout {
         guard.before_write().await?;
+        let request = value_ranges(target.tab, &blocks, request);
         client.write(target.spreadsheet, request, deadline).await?;
     }
     let (reads1, writes1) = client.calls();
@@ -257,7 +332,6 @@ pub async fn upsert(
 mod tests {
     use super::*;
     use crate::client::MIN_REQUEST_BYTES;
-    use ordersync_core::rows::Cell;
 
     fn block(first_row: usize, rows: usize) -> BlockWrite {
         BlockWrite {
@@ -276,8 +350,13 @@ mod tests {
     #[test]
     fn requests_stay_under_the_configured_size_and_keep_every_row_once() {
         let blocks = vec![block(2, 300), block(400, 5)];
+        let blocks: Vec<Block> = blocks.iter().map(Block::Header).collect();
         for max in [MIN_REQUEST_BYTES, 20_000, MAX_REQUEST_BYTES] {
-            let out = requests("t", blocks.clone(), max);
+            let layout = requests("t", &blocks, max);
+            let out: Vec<Vec<ValueRange>> = layout
+                .iter()
+                .map(|r| value_ranges("t", &blocks, r))
+                .collect();
             let rows: usize = out
                 .iter()
                 .flatten()
@@ -291,12 +370,14 @@ mod tests {
                     body_bytes(request)
                 );
             }
-            if max == MAX_REQUEST_BYTES {
-                assert_eq!(out.len(), 1);
-            } else {
-                // 305 rows of ~210 bytes are ~64 kB: several requests.
-                assert!(out.len() >= 64_000 / max, "max {max}: {}", out.len());
-            }
+            // As few requests as the size allows: every one but the last is well filled (the
+            // old split at half the limit made twice as many).
+            let total: usize = out.iter().map(|r| body_bytes(r)).sum();
+            assert!(
+                out.len() <= total.div_ceil(max * 3 / 4).max(1),
+                "max {max}: {} requests for {total} bytes",
+                out.len()
+            );
         }
     }
 }
