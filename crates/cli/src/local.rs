@@ -173,6 +173,7 @@ impl LocalParts {
     pub async fn from_env() -> Result<Self, StepError> {
         let plan = PlanConfig::from_env()?;
         let lease = LeaseConfig::from_env()?;
+        // One client serves every Map iteration here, so it keeps the whole rate (no share).
         let naver = NaverConfig::from_env()?;
         let http = http_client(&naver)?;
         let credentials = AnyCredentials::from_env().await?;

@@ -13,7 +13,9 @@ use ordersync_naver::{NaverConfig, NaverSource, config::http_client};
 async fn start() -> Result<(AnyStore, NaverSource<AnyCredentials>, PlanConfig), StepError> {
     let plan = PlanConfig::from_env()?;
     let store = AnyStore::from_env(None).await?;
-    let config = NaverConfig::from_env()?;
+    // The Map runs `max_concurrency` import instances at once against one application's
+    // rate limit: each keeps to its share instead of collecting 429s.
+    let config = NaverConfig::from_env()?.shared_by(plan.max_concurrency);
     let http = http_client(&config)?;
     let credentials = AnyCredentials::from_env().await?;
     Ok((store, NaverSource::new(http, config, credentials), plan))

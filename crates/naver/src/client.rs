@@ -60,10 +60,10 @@ impl NaverClient {
     pub fn new(http: reqwest::Client, config: NaverConfig, credentials: Credentials) -> Self {
         NaverClient {
             http,
+            limiter: RateLimiter::with_share(config.rate_share),
             config,
             credentials,
             token: tokio::sync::Mutex::new(None),
-            limiter: RateLimiter::default(),
             calls: AtomicU64::new(0),
         }
     }

@@ -26,6 +26,11 @@ pub struct NaverConfig {
     /// Subtracted from the token timestamp and from "now" when clamping windows, so a clock a
     /// little ahead of NAVER's is not "in the future" there.
     pub clock_skew: Duration,
+    /// The part of the application's rate limit this client may use, in (0, 1]. NAVER's
+    /// buckets are per application, so `n` import instances running at once (the Map's
+    /// concurrency) each take `1/n`; otherwise they would overrun the bucket together and
+    /// collect 429s, each one a wasted call.
+    pub rate_share: f64,
 }
 
 impl Default for NaverConfig {
@@ -37,6 +42,7 @@ impl Default for NaverConfig {
             backoff_base: Duration::from_millis(300),
             backoff_cap: Duration::from_secs(10),
             clock_skew: Duration::from_secs(3),
+            rate_share: 1.0,
         }
     }
 }
@@ -49,6 +55,13 @@ impl NaverConfig {
             config.base_url = check_base_url(&url)?;
         }
         Ok(config)
+    }
+
+    /// This config for one of `instances` clients that run at once with the same application
+    /// (the Map's concurrency): each keeps to its part of the rate limit.
+    pub fn shared_by(mut self, instances: u32) -> Self {
+        self.rate_share = 1.0 / f64::from(instances.max(1));
+        self
     }
 }
 

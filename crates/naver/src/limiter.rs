@@ -6,6 +6,10 @@
 //! token is there. So a run spends its time waiting on the client instead of collecting 429s,
 //! and never hard-codes a rate (NAVER changes them). Before the first answer nothing is known
 //! and nothing waits.
+//!
+//! Several processes with the same application (the Map's concurrent import instances) share
+//! NAVER's bucket; each limiter then keeps to its `share` of the rate and burst, so together
+//! they stay inside it.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -29,9 +33,16 @@ impl Bucket {
     }
 }
 
-#[derive(Default)]
 pub struct RateLimiter {
     buckets: Mutex<HashMap<&'static str, Bucket>>,
+    /// The part of the application's rate this client uses, in (0, 1].
+    share: f64,
+}
+
+impl Default for RateLimiter {
+    fn default() -> Self {
+        RateLimiter::with_share(1.0)
+    }
 }
 
 fn header_f64(headers: &HeaderMap, name: &str) -> Option<f64> {
@@ -39,6 +50,19 @@ fn header_f64(headers: &HeaderMap, name: &str) -> Option<f64> {
 }
 
 impl RateLimiter {
+    /// A limiter that uses `share` of each bucket (clamped to (0, 1]; not a number → 1).
+    pub fn with_share(share: f64) -> Self {
+        let share = if share.is_finite() && share > 0.0 {
+            share.min(1.0)
+        } else {
+            1.0
+        };
+        RateLimiter {
+            buckets: Mutex::default(),
+            share,
+        }
+    }
+
     /// How long to wait before a request on `api` may go; takes the token when it is zero.
     pub fn reserve(&self, api: &'static str) -> Duration {
         let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
@@ -58,8 +82,14 @@ impl RateLimiter {
 
     /// Learns from an answer's headers; `limited` marks a 429 (nothing left).
     pub fn observe(&self, api: &'static str, headers: &HeaderMap, limited: bool) {
-        let rate = header_f64(headers, "GNCP-GW-RateLimit-Replenish-Rate").filter(|r| *r > 0.0);
-        let burst = header_f64(headers, "GNCP-GW-RateLimit-Burst-Capacity").filter(|b| *b > 0.0);
+        let share = self.share;
+        let rate = header_f64(headers, "GNCP-GW-RateLimit-Replenish-Rate")
+            .filter(|r| *r > 0.0)
+            .map(|r| r * share);
+        // At least one token, or a small share could never send anything.
+        let burst = header_f64(headers, "GNCP-GW-RateLimit-Burst-Capacity")
+            .filter(|b| *b > 0.0)
+            .map(|b| (b * share).max(1.0));
         let remaining = header_f64(headers, "GNCP-GW-RateLimit-Remaining");
         let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
         let now = Instant::now();
@@ -133,5 +163,27 @@ mod tests {
         limiter.observe("feed", &headers("5", "10", "10"), false);
         limiter.observe("feed", &HeaderMap::new(), true);
         assert!(limiter.reserve("feed") >= Duration::from_millis(190));
+    }
+
+    #[test]
+    fn a_share_keeps_to_its_part_of_rate_and_burst() {
+        // Two instances at half each: 10 req/s, burst 20 becomes 5 req/s, burst 10 apiece.
+        let limiter = RateLimiter::with_share(0.5);
+        limiter.observe("details", &headers("10", "20", "20"), false);
+        for _ in 0..10 {
+            assert_eq!(limiter.reserve("details"), Duration::ZERO);
+        }
+        let wait = limiter.reserve("details");
+        assert!(
+            wait > Duration::from_millis(190) && wait <= Duration::from_millis(201),
+            "{wait:?}"
+        );
+        // Nonsense shares mean the whole rate; a tiny one still has one token.
+        for share in [0.0, -1.0, f64::NAN, 7.0] {
+            assert_eq!(RateLimiter::with_share(share).share, 1.0, "{share}");
+        }
+        let tiny = RateLimiter::with_share(0.01);
+        tiny.observe("feed", &headers("10", "20", "20"), false);
+        assert_eq!(tiny.reserve("feed"), Duration::ZERO);
     }
 }
