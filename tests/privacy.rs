@@ -217,3 +217,135 @@ async fn credentials_and_customer_data_stay_out_of_logs_states_and_errors() {
         assert_eq!(put.sse.as_deref(), Some("AES256"), "{}", put.key);
     }
 }
+
+/// The same check on what Lambda would send to CloudWatch Logs: the built function binaries'
+/// own stdout and stderr, at DEBUG, through a successful run and one whose NAVER secret is
+/// refused; plus every state's data and the failure's cause.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn built_functions_log_no_credentials_or_customer_data() {
+    use ordersync_cli::local::{IMPORT, INSERT, TRANSFORM};
+    use ordersync_testkit::lambdas::{FunctionSpec, Lambdas};
+    use ordersync_testkit::process::built_binary;
+    use std::time::Duration;
+
+    let binaries = tokio::task::spawn_blocking(|| {
+        [
+            built_binary("ordersync-import", "import", false),
+            built_binary("ordersync-transform", "transform", false),
+            built_binary("ordersync-insert", "insert", false),
+        ]
+    })
+    .await
+    .unwrap();
+    let s3 = S3Server::start().await;
+    let store = s3.store("privacy-bin");
+    let naver = FakeNaver::start(FakeNaverConfig {
+        orders: 40,
+        rate_per_sec: 50,
+        ..FakeNaverConfig::default()
+    })
+    .await;
+    let google = FakeGoogle::start(FakeGoogleConfig::default()).await;
+    google.create_spreadsheet("private-book");
+    let dir = tempfile::tempdir().unwrap();
+    let key_path = dir.path().join("sa.json");
+    let key_json = google.service_account_key_json();
+    std::fs::write(&key_path, &key_json).unwrap();
+    let key: Value = serde_json::from_str(&key_json).unwrap();
+    let private_key_line = key["private_key"].as_str().unwrap().lines().nth(3).unwrap();
+    let wrong_secret = "$2a$04$WrongSecretValueForTes";
+    let customers = personal_data(&naver);
+    let secrets = [naver.client_secret(), private_key_line, wrong_secret];
+
+    let pool = |secret: &str| {
+        let mut env = s3.store_env("privacy-bin");
+        env.extend(
+            [
+                ("AWS_LAMBDA_LOG_LEVEL", "debug".to_owned()),
+                ("NAVER_COMMERCE_BASE_URL", naver.base_url()),
+                ("NAVER_CLIENT_ID", naver.client_id().to_owned()),
+                ("NAVER_CLIENT_SECRET", secret.to_owned()),
+                ("GOOGLE_SHEETS_BASE_URL", google.base_url()),
+                (
+                    "GOOGLE_APPLICATION_CREDENTIALS",
+                    key_path.display().to_string(),
+                ),
+            ]
+            .map(|(k, v)| (k.to_owned(), v)),
+        );
+        let spec = |binary: &std::path::Path| FunctionSpec {
+            binary: binary.to_owned(),
+            env: env.clone(),
+            timeout: Duration::from_secs(60),
+        };
+        Lambdas::new([
+            (IMPORT.to_owned(), spec(&binaries[0])),
+            (TRANSFORM.to_owned(), spec(&binaries[1])),
+            (INSERT.to_owned(), spec(&binaries[2])),
+        ])
+    };
+    let (good, bad) = (pool(naver.client_secret()), pool(wrong_secret));
+    let (from, to) = naver.shop().span();
+    let request = json!({
+        "account": {"secret_id": "shops/private"},
+        "range": {"from": from.to_rfc3339(), "to": to.to_rfc3339()},
+        "sheet": {"spreadsheet_id": "private-book", "tab": "orders"}
+    });
+    let machine = machine(DEFINITION).unwrap();
+    let states = StateData::default();
+    let options = Options {
+        retry_time_scale: 0.001,
+    };
+    let ok = ordersync_runner::run_execution(
+        &machine,
+        &store,
+        &good,
+        &states,
+        options,
+        "bin-ok",
+        request.clone(),
+    )
+    .await
+    .unwrap();
+    let failed = ordersync_runner::run_execution(
+        &machine, &store, &bad, &states, options, "bin-bad", request,
+    )
+    .await
+    .unwrap();
+    assert!(matches!(ok, Outcome::Succeeded { .. }), "{ok:?}");
+    let Outcome::Failed { failure, .. } = &failed else {
+        panic!("{failed:?}")
+    };
+    assert_eq!(failure.error, "Ordersync.Auth");
+
+    let logs = format!("{}{}", good.logs(), bad.logs());
+    assert!(
+        logs.lines().count() > 20 && logs.contains("\"level\":\"DEBUG\""),
+        "debug logs were captured:\n{logs}"
+    );
+    let mut texts = states.0.lock().unwrap().clone();
+    texts.push(format!("{} {}", failure.error, failure.cause));
+    for value in secrets
+        .iter()
+        .copied()
+        .chain(customers.iter().map(String::as_str))
+    {
+        assert!(!logs.contains(value), "a function's log contains {value:?}");
+        for text in &texts {
+            assert!(
+                !text.contains(value),
+                "state data contains {value:?}: {text}"
+            );
+        }
+    }
+    // The positive control: the customers are in the sheet.
+    let sheet = google.values("private-book", "orders").concat().join("\n");
+    assert!(
+        customers
+            .iter()
+            .filter(|c| sheet.contains(c.as_str()))
+            .count()
+            > customers.len() / 2
+    );
+    assert!(s3.puts().iter().all(|p| p.sse.as_deref() == Some("AES256")));
+}

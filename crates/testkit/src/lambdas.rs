@@ -13,7 +13,8 @@
 //!   `Sandbox.Timedout`.
 //!
 //! It records per function the invocations, cold starts, crashes, timeouts and the largest peak
-//! RSS (`VmHWM`) any instance reached, for benchmarks and tests. Not emulated: concurrency
+//! RSS (`VmHWM`) any instance reached, and keeps every instance's output (what CloudWatch Logs
+//! would hold), for benchmarks and tests. Not emulated: concurrency
 //! limits, freezing between invocations, memory limits (peaks are measured, not enforced),
 //! and the 6 MB payload limit.
 
@@ -67,6 +68,8 @@ pub struct Lambdas {
     /// Process ids of instances handling an event, by function.
     busy: Mutex<HashMap<String, Vec<u32>>>,
     stats: Mutex<HashMap<String, FunctionStats>>,
+    /// The stdout and stderr of instances that are gone.
+    retired_logs: Mutex<String>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -87,7 +90,24 @@ impl Lambdas {
             idle: Mutex::default(),
             busy: Mutex::default(),
             stats: Mutex::default(),
+            retired_logs: Mutex::default(),
         }
+    }
+
+    /// Everything every instance wrote to stdout and stderr so far (gone and idle ones; call it
+    /// when no invocation is running).
+    pub fn logs(&self) -> String {
+        let mut all = lock(&self.retired_logs).clone();
+        for instances in lock(&self.idle).values() {
+            for instance in instances {
+                all.push_str(&instance.process.output());
+            }
+        }
+        all
+    }
+
+    fn retire(&self, process: &FunctionProcess) {
+        lock(&self.retired_logs).push_str(&process.output());
     }
 
     /// Each function's statistics so far.
@@ -108,12 +128,6 @@ impl Lambdas {
         pids.len()
     }
 
-    /// Stops every idle instance (the next invocations are cold starts), e.g. between two
-    /// benchmark phases.
-    pub fn retire_idle(&self) {
-        lock(&self.idle).clear();
-    }
-
     fn record(&self, function: &str, update: impl FnOnce(&mut FunctionStats)) {
         update(lock(&self.stats).entry(function.to_owned()).or_default());
     }
@@ -131,6 +145,7 @@ impl Lambdas {
         };
         let Some(at) = polled else {
             let output = process.output();
+            self.retire(&process);
             return Err(Failure::new(
                 "Lambda.Unknown",
                 cause(
@@ -221,12 +236,16 @@ impl Lambdas {
             Some(Ok(Outcome::InitError {
                 error_type,
                 error_message,
-            })) => Err(Failure::new(
-                "Lambda.Unknown",
-                cause(&error_type, &error_message),
-            )),
+            })) => {
+                self.retire(&instance.process);
+                Err(Failure::new(
+                    "Lambda.Unknown",
+                    cause(&error_type, &error_message),
+                ))
+            }
             Some(Err(_)) => {
                 instance.process.kill().await;
+                self.retire(&instance.process);
                 self.record(function, |s| s.timeouts += 1);
                 Err(Failure::new(
                     "Sandbox.Timedout",
@@ -240,6 +259,7 @@ impl Lambdas {
                 ))
             }
             None => {
+                self.retire(&instance.process);
                 self.record(function, |s| s.crashes += 1);
                 Err(Failure::new(
                     "Lambda.Unknown",
@@ -354,5 +374,9 @@ mod tests {
             (3, 1, 1),
             "{stats:?}"
         );
+        // The logs of the timed-out, the killed and the live instance are all kept.
+        let logs = lambdas.logs();
+        assert_eq!(logs.matches("echo-lambda: init").count(), 3, "{logs}");
+        assert_eq!(logs.matches("echo-lambda: request").count(), 3, "{logs}");
     }
 }
