@@ -245,3 +245,78 @@ async fn two_executions_on_one_tab_never_duplicate_rows() {
     let keys: std::collections::HashSet<_> = grid.iter().skip(1).map(|r| r[0].clone()).collect();
     assert_eq!((grid.len(), keys.len()), (301, 300));
 }
+
+/// A product order changed on two days has a row in both windows: the later window's row is
+/// the one in the sheet, once, at the place of the first.
+#[tokio::test]
+async fn a_key_in_several_windows_is_written_once_with_the_latest_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = DirStore::new(dir.path()).unwrap();
+    let from = parse_instant("2026-11-01", DateOnly::StartOfDay).unwrap();
+    let to = parse_instant("2026-11-02", DateOnly::EndOfDay).unwrap();
+    let mut windows = Vec::new();
+    let mut expected = std::collections::BTreeMap::new();
+    for (i, window) in split(from, to, MAX_WINDOW).into_iter().enumerate() {
+        // The same order ids on both days (base 0), other details (seed).
+        let orders = orders_in_window(&window, 0, 60, 30 + i as u64);
+        let key = object_key("exec-twice", Stage::Orders, &window).unwrap();
+        let orders_ref = write_object::<OrdersSchema>(
+            &store,
+            &key,
+            encode::<OrdersSchema>(&OrdersMeta { window }, &orders).unwrap(),
+        )
+        .await
+        .unwrap();
+        let out = ordersync_transform::handle(
+            &store,
+            TransformEvent {
+                execution: "exec-twice".into(),
+                window,
+                orders: orders_ref,
+                columns: None,
+            },
+        )
+        .await
+        .unwrap();
+        let bytes = ordersync_core::store::read_object(&store, &out.rows)
+            .await
+            .unwrap();
+        for row in
+            ordersync_core::payload::open::<ordersync_core::rows::RowsSchema>(&bytes, &out.rows)
+                .unwrap()
+        {
+            let row = row.unwrap();
+            let cells: Vec<String> = row
+                .cells
+                .iter()
+                .map(|c| match c {
+                    ordersync_core::rows::Cell::Text(t) => t.clone(),
+                    ordersync_core::rows::Cell::Number(n) => n.to_string(),
+                })
+                .collect();
+            expected.insert(row.key, cells);
+        }
+        windows.push(out.into());
+    }
+    let fake = FakeGoogle::start(FakeGoogleConfig::default()).await;
+    fake.create_spreadsheet("book");
+    let sheets = client(&fake).await;
+    let result = handle(
+        &store,
+        &sheets,
+        &LeaseConfig::default(),
+        event("exec-twice", "t", windows),
+        soon(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(result.appended, expected.len() as u64);
+    let mut values = fake.values("book", "t");
+    values.remove(0);
+    let written: std::collections::BTreeMap<String, Vec<String>> = values
+        .into_iter()
+        .map(|row| (row[0].clone(), row))
+        .collect();
+    assert_eq!(written.len(), expected.len(), "one row per key");
+    assert_eq!(written, expected, "each key holds its latest window's row");
+}
