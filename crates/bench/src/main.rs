@@ -1,6 +1,7 @@
 //! `ordersync-bench`: measures the pipeline's stages.
 //!
 //! ```text
+//! cargo run --release -p ordersync-bench -- report      # writes BENCHMARKS.md + charts
 //! cargo run --release -p ordersync-bench -- transform --orders 100000
 //! cargo run --release -p ordersync-bench -- import --orders 5000 --days 3
 //! cargo run --release -p ordersync-bench -- insert --rows 10000
@@ -26,8 +27,12 @@ use ordersync_core::time::{DateOnly, parse_instant};
 use ordersync_core::window::Window;
 use ordersync_testkit::orders::{Rng, order};
 
+mod chart;
+mod e2e;
 mod import;
 mod insert;
+mod package;
+mod report;
 
 #[derive(Parser)]
 #[command(about = "Benchmarks for ordersync's stages")]
@@ -38,6 +43,22 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Measure the Lambda packages (zip, init, idle memory beside two floors) and the whole
+    /// pipeline end to end at several sizes; write BENCHMARKS.md and benchmarks/*.svg.
+    Report {
+        /// `product orders:days` pairs.
+        #[arg(
+            long,
+            value_delimiter = ',',
+            default_value = "1000:1,10000:7,100000:30"
+        )]
+        sizes: Vec<String>,
+        /// Starts of each binary for the init measurement.
+        #[arg(long, default_value_t = 15)]
+        init_runs: usize,
+        #[arg(long, default_value = "BENCHMARKS.md")]
+        out: PathBuf,
+    },
     /// Transform N generated orders (with 2% duplicates) and report throughput and peak memory.
     Transform {
         #[arg(long, default_value_t = 100_000)]
@@ -107,6 +128,25 @@ pub(crate) fn runtime() -> tokio::runtime::Runtime {
 
 fn main() {
     match Cli::parse().command {
+        Command::Report {
+            sizes,
+            init_runs,
+            out,
+        } => {
+            let sizes: Vec<(usize, i64)> = sizes
+                .iter()
+                .map(|pair| {
+                    let (orders, days) = pair
+                        .split_once(':')
+                        .unwrap_or_else(|| panic!("--sizes takes orders:days, not {pair}"));
+                    (
+                        orders.parse().expect("product orders"),
+                        days.parse().expect("days"),
+                    )
+                })
+                .collect();
+            report::run(&sizes, init_runs, &out);
+        }
         Command::Import {
             orders,
             days,

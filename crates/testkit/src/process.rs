@@ -103,7 +103,8 @@ pub fn built_binary(package: &str, bin: &str, release: bool) -> PathBuf {
 
 /// Variables cargo sets for one crate's build script, compile or test run, as opposed to the
 /// user's own settings (CARGO_HOME, CARGO_TARGET_DIR, CARGO_PROFILE_*, ...), which must stay.
-fn is_per_crate_cargo_var(name: &str) -> bool {
+/// A nested `cargo build` must not inherit them (see [`built_binary`]).
+pub fn is_per_crate_cargo_var(name: &str) -> bool {
     const EXACT: [&str; 9] = [
         "CARGO_MANIFEST_DIR",
         "CARGO_MANIFEST_PATH",

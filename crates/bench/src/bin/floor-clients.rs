@@ -1,0 +1,47 @@
+//! Benchmark floor: a Lambda that only builds, at cold start, the clients one ordersync function
+//! builds — chosen by `ORDERSYNC_FLOOR_CLIENTS`: `import` (store, NAVER HTTP client and
+//! credentials), `transform` (store), `insert` (store, Google service-account key and Sheets
+//! client) — with logging, then echoes events. Each function's init is judged against the floor
+//! of its own clients: what it adds beyond them is its own start-up work.
+
+use lambda_runtime::{Error, LambdaEvent, service_fn};
+use ordersync_core::logging;
+use ordersync_core::store::AnyStore;
+use ordersync_import::credentials::AnyCredentials;
+use ordersync_naver::{NaverConfig, config::http_client};
+use ordersync_sheets::{SheetsClient, SheetsConfig};
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), Error> {
+    logging::init();
+    let which = std::env::var("ORDERSYNC_FLOOR_CLIENTS").unwrap_or_default();
+    let store = AnyStore::from_env(None).await?;
+    let naver = match which.as_str() {
+        "import" => {
+            let config = NaverConfig::from_env()?;
+            Some((http_client(&config)?, AnyCredentials::from_env().await?))
+        }
+        _ => None,
+    };
+    let sheets = match which.as_str() {
+        "insert" => {
+            let key = ordersync_insert::key::load().await?;
+            Some(SheetsClient::new(&key, SheetsConfig::from_env()?).await?)
+        }
+        _ => None,
+    };
+    if !matches!(which.as_str(), "import" | "transform" | "insert") {
+        return Err(format!(
+            "ORDERSYNC_FLOOR_CLIENTS must be import, transform or insert, not {which:?}"
+        )
+        .into());
+    }
+    let clients = (&store, &naver, &sheets);
+    lambda_runtime::run(service_fn(
+        move |event: LambdaEvent<serde_json::Value>| async move {
+            let _ = clients;
+            Ok::<_, Error>(event.payload)
+        },
+    ))
+    .await
+}

@@ -1,0 +1,230 @@
+//! End to end: the real `statemachine.asl.json` run by the local runner, the three functions
+//! as release binaries behind local Runtime APIs (cold starts, one instance per concurrent
+//! Map iteration, as in Lambda), S3 over the real protocol (s3s-fs), and the fakes at
+//! realistic latency and limits (NAVER 30 ms and 10 req/s per API with burst 20; Sheets 150 ms
+//! and 60 writes/min).
+//!
+//! For each size it reports the API calls made beside the protocol's minimum, the wall time
+//! beside the rate-limit floor, and the peak RSS of each function. The minimum: per window one
+//! feed page per 300 changes (at least one) and one details call per 300 distinct ids, one token
+//! per import instance the Map runs at once; for Google one OAuth token, one read of the tab, one
+//! `spreadsheets.get` and one structure write for a new tab, and one value write per 2 MB of
+//! rows. The floor: the time those NAVER calls need when each waits exactly what the token
+//! buckets require, spread over the Map's concurrent iterations, plus 150 ms per Sheets call.
+//! Transform, S3 and process start-up are not in the floor: they are ours to keep small.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use chrono::TimeDelta;
+use ordersync_cli::local::{IMPORT, INSERT, TRANSFORM};
+use ordersync_cli::run::{DEFINITION, machine};
+use ordersync_core::events::RunSummary;
+use ordersync_core::plan::{PlanConfig, plan_request};
+use ordersync_core::request::RunRequest;
+use ordersync_runner::{Options, Outcome, Quiet};
+use ordersync_testkit::google::{FakeGoogle, FakeGoogleConfig};
+use ordersync_testkit::lambdas::{FunctionSpec, Lambdas};
+use ordersync_testkit::naver::{FakeNaver, FakeNaverConfig};
+use ordersync_testkit::s3::S3Server;
+use serde_json::json;
+
+const NAVER_LATENCY: Duration = Duration::from_millis(30);
+const NAVER_RATE: u32 = 10;
+const SHEETS_LATENCY: Duration = Duration::from_millis(150);
+const PAGE: usize = 300;
+const REQUEST_BYTES: usize = 2_000_000;
+
+/// One run's numbers.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Run {
+    pub product_orders: usize,
+    pub days: i64,
+    pub windows: usize,
+    pub naver_calls: u64,
+    pub naver_minimum: u64,
+    pub naver_429: u64,
+    pub sheets_calls: u64,
+    pub sheets_minimum: u64,
+    pub wall_s: f64,
+    pub floor_s: f64,
+    pub rows: u64,
+    pub import_peak_kib: u64,
+    pub transform_peak_kib: u64,
+    pub insert_peak_kib: u64,
+}
+
+/// The floor of NAVER calls: `lanes` run their call sequences at once, sharing one token
+/// bucket per API (rate r, burst 2r); each call waits for a token, then takes the latency.
+fn naver_floor(lanes: &[Vec<&'static str>], rate: f64, latency: f64) -> f64 {
+    let mut buckets: std::collections::HashMap<&str, (f64, f64)> = Default::default();
+    let mut clocks = vec![0.0f64; lanes.len()];
+    let mut next = vec![0usize; lanes.len()];
+    // The lane whose next call comes first takes its token first.
+    while let Some(lane) = (0..lanes.len())
+        .filter(|&l| next[l] < lanes[l].len())
+        .min_by(|&a, &b| clocks[a].total_cmp(&clocks[b]))
+    {
+        let api = lanes[lane][next[lane]];
+        let t = clocks[lane];
+        let (tokens, at) = buckets.entry(api).or_insert((2.0 * rate, 0.0));
+        *tokens = (*tokens + (t - *at).max(0.0) * rate).min(2.0 * rate);
+        *at = t.max(*at);
+        let mut start = t;
+        if *tokens < 1.0 {
+            start = *at + (1.0 - *tokens) / rate;
+            *tokens = 1.0;
+            *at = start;
+        }
+        *tokens -= 1.0;
+        clocks[lane] = start + latency;
+        next[lane] += 1;
+    }
+    clocks.into_iter().fold(0.0, f64::max)
+}
+
+pub async fn run(
+    binaries: &[(String, PathBuf)],
+    product_orders: usize,
+    days: i64,
+    seed: u64,
+) -> Run {
+    let now = chrono::Utc::now()
+        .with_timezone(&ordersync_core::time::kst())
+        .fixed_offset();
+    let to = now - TimeDelta::hours(1);
+    let from = to - TimeDelta::days(days);
+    let naver = FakeNaver::start(FakeNaverConfig {
+        seed,
+        // 1–3 product orders per order: two on average.
+        orders: product_orders / 2,
+        from,
+        to,
+        rate_per_sec: NAVER_RATE,
+        latency: NAVER_LATENCY,
+    })
+    .await;
+    let google = FakeGoogle::start(FakeGoogleConfig {
+        latency: SHEETS_LATENCY,
+        ..FakeGoogleConfig::default()
+    })
+    .await;
+    google.create_spreadsheet("bench-book");
+    let s3 = S3Server::start().await;
+    let store = s3.store("bench");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let key_path = dir.path().join("sa.json");
+    std::fs::write(&key_path, google.service_account_key_json()).expect("key file");
+
+    let env = crate::package::environment(&s3, &naver, &google, &key_path);
+    let path = |name: &str| -> &Path {
+        &binaries
+            .iter()
+            .find(|(n, _)| n == name)
+            .expect("binary built")
+            .1
+    };
+    let spec = |bin: &str| FunctionSpec {
+        binary: path(bin).to_owned(),
+        env: env.clone(),
+        timeout: Duration::from_secs(900),
+    };
+    let lambdas = Lambdas::new([
+        (IMPORT.to_owned(), spec("import")),
+        (TRANSFORM.to_owned(), spec("transform")),
+        (INSERT.to_owned(), spec("insert")),
+    ]);
+
+    let request = json!({
+        "account": {"secret_id": "shops/bench"},
+        "range": {"from": from.date_naive().to_string(), "to": to.date_naive().to_string()},
+        "sheet": {"spreadsheet_id": "bench-book", "tab": "orders"}
+    });
+    let started = Instant::now();
+    let outcome = ordersync_runner::run_execution(
+        &machine(DEFINITION).expect("definition"),
+        &store,
+        &lambdas,
+        &Quiet,
+        Options {
+            retry_time_scale: 1.0,
+        },
+        &format!("bench-{product_orders}-{days}"),
+        request.clone(),
+    )
+    .await
+    .expect("the runner starts");
+    let wall_s = started.elapsed().as_secs_f64();
+    let summary: RunSummary = match outcome {
+        Outcome::Succeeded { output, .. } => serde_json::from_value(output).expect("summary"),
+        other => panic!("benchmark execution did not succeed: {other:?}"),
+    };
+
+    // The protocol minimum and floor, from the windows the Plan step made.
+    let config = PlanConfig::default();
+    let parsed: RunRequest = serde_json::from_value(request).expect("request");
+    let windows = plan_request(&parsed, &config, now).expect("plan").windows;
+    let lanes_n = (config.max_concurrency as usize).min(windows.len()).max(1);
+    let mut lanes: Vec<Vec<&'static str>> = vec![vec!["token"]; lanes_n];
+    let mut naver_minimum = lanes_n as u64;
+    let mut ids = BTreeSet::new();
+    for (i, w) in windows.iter().enumerate() {
+        let rows = naver
+            .shop()
+            .changes_between(w.from, w.to - TimeDelta::milliseconds(1));
+        let distinct: BTreeSet<_> = rows.iter().map(|e| e.product_order_id.clone()).collect();
+        let feed = rows.len().div_ceil(PAGE).max(1);
+        let details = distinct.len().div_ceil(PAGE);
+        naver_minimum += (feed + details) as u64;
+        lanes[i % lanes_n].extend(std::iter::repeat_n("feed", feed));
+        lanes[i % lanes_n].extend(std::iter::repeat_n("details", details));
+        ids.extend(distinct);
+    }
+    let values = google.values("bench-book", "orders");
+    let rows_bytes = serde_json::to_vec(&values).map(|v| v.len()).unwrap_or(0);
+    // The OAuth token, the tab read, spreadsheets.get, the structure write, the value writes.
+    let sheets_minimum = 4 + rows_bytes.div_ceil(REQUEST_BYTES) as u64;
+    let floor_s = naver_floor(&lanes, NAVER_RATE as f64, NAVER_LATENCY.as_secs_f64())
+        + sheets_minimum as f64 * SHEETS_LATENCY.as_secs_f64();
+
+    let n = naver.stats();
+    let g = google.stats();
+    let stats = lambdas.stats();
+    let peak = |f: &str| stats.get(f).map_or(0, |s| s.peak_rss_kib);
+    assert_eq!(values.len() - 1, ids.len(), "every product order one row");
+    Run {
+        product_orders: ids.len(),
+        days,
+        windows: windows.len(),
+        naver_calls: n.token_calls + n.feed_calls + n.detail_calls,
+        naver_minimum,
+        naver_429: n.rejected("GW.RATE_LIMIT"),
+        sheets_calls: g.token_calls + g.reads + g.writes,
+        sheets_minimum,
+        wall_s,
+        floor_s,
+        rows: summary.appended,
+        import_peak_kib: peak(IMPORT),
+        transform_peak_kib: peak(TRANSFORM),
+        insert_peak_kib: peak(INSERT),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_floor_waits_for_tokens_and_overlaps_lanes() {
+        // 40 calls on one API at 10/s, burst 20: 20 at once, then one per 100 ms.
+        let one = vec![vec!["feed"; 40]];
+        let t = naver_floor(&one, 10.0, 0.0);
+        assert!((t - 2.0).abs() < 1e-9, "{t}");
+        // Latency alone: 10 calls × 30 ms in one lane; two lanes halve it.
+        let serial = naver_floor(&[vec!["feed"; 10]], 10.0, 0.03);
+        assert!((serial - 0.3).abs() < 1e-9, "{serial}");
+        let split = naver_floor(&[vec!["feed"; 5], vec!["details"; 5]], 10.0, 0.03);
+        assert!((split - 0.15).abs() < 1e-9, "{split}");
+    }
+}
