@@ -349,7 +349,7 @@ mod tests {
 
     #[test]
     fn requests_stay_under_the_configured_size_and_keep_every_row_once() {
-        let blocks = vec![block(2, 300), block(400, 5)];
+        let blocks = [block(2, 300), block(400, 5)];
         let blocks: Vec<Block> = blocks.iter().map(Block::Header).collect();
         for max in [MIN_REQUEST_BYTES, 20_000, MAX_REQUEST_BYTES] {
             let layout = requests("t", &blocks, max);
