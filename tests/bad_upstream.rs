@@ -106,7 +106,7 @@ impl Sandbox {
         let source = naver_source(&naver, naver.client_secret()).unwrap();
         let sheets = sheets_client(&google).await.unwrap();
         let key: Value = serde_json::from_str(&google.service_account_key_json()).unwrap();
-        let mut never = personal_data(&naver);
+        let mut never = naver.shop().personal_data();
         assert!(never.len() > 12, "the shop has customers to look for");
         never.push(naver.client_secret().to_owned());
         never.push(
@@ -199,29 +199,6 @@ impl Sandbox {
     fn applied_writes(&self) -> u64 {
         self.google.stats().applied_writes
     }
-}
-
-fn personal_data(naver: &FakeNaver) -> Vec<String> {
-    let shop = naver.shop();
-    let mut values = Vec::new();
-    for id in shop.product_order_ids() {
-        let d = shop.detail_json(&id).unwrap();
-        for v in [
-            &d["order"]["ordererName"],
-            &d["order"]["ordererTel"],
-            &d["productOrder"]["shippingAddress"]["name"],
-            &d["productOrder"]["shippingAddress"]["tel1"],
-            &d["productOrder"]["shippingAddress"]["baseAddress"],
-            &d["productOrder"]["shippingAddress"]["detailedAddress"],
-        ] {
-            if let Some(s) = v.as_str().filter(|s| !s.is_empty()) {
-                values.push(s.to_owned());
-            }
-        }
-    }
-    values.sort();
-    values.dedup();
-    values
 }
 
 fn summary(outcome: &Outcome) -> RunSummary {

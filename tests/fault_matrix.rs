@@ -24,6 +24,8 @@
 //! Also: the NAVER token expiring between windows, 429 storms from both APIs, and two
 //! executions on the same tab at once.
 
+mod common;
+
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -34,9 +36,8 @@ use ordersync_core::events::RunSummary;
 use ordersync_core::store::S3Store;
 use ordersync_runner::{Failure, Invoker, Options, Outcome, Quiet};
 use ordersync_testkit::google::{FakeGoogle, FakeGoogleConfig, GoogleFault, Method};
-use ordersync_testkit::lambdas::{FunctionSpec, Lambdas};
+use ordersync_testkit::lambdas::Lambdas;
 use ordersync_testkit::naver::{Endpoint, FakeNaver, FakeNaverConfig, Fault, FaultKind};
-use ordersync_testkit::process::built_binary;
 use ordersync_testkit::s3::S3Server;
 use serde_json::{Value, json};
 
@@ -55,15 +56,6 @@ struct Rig {
 impl Rig {
     /// `max_request_bytes` makes one upsert take several value writes.
     async fn start(orders: usize, google: FakeGoogleConfig) -> Rig {
-        let binaries = tokio::task::spawn_blocking(|| {
-            [
-                built_binary("ordersync-import", "import", false),
-                built_binary("ordersync-transform", "transform", false),
-                built_binary("ordersync-insert", "insert", false),
-            ]
-        })
-        .await
-        .unwrap();
         let s3 = S3Server::start().await;
         let store = s3.store("matrix");
         let naver = FakeNaver::start(FakeNaverConfig {
@@ -79,53 +71,25 @@ impl Rig {
         let key_path = key_dir.path().join("sa.json");
         std::fs::write(&key_path, google.service_account_key_json()).unwrap();
 
-        let store_env = s3.store_env("matrix");
-        let [import, transform, insert] = binaries;
-        let spec = |binary, extra: Vec<(&str, String)>, timeout| FunctionSpec {
-            binary,
-            env: store_env
-                .iter()
-                .cloned()
-                .chain(extra.into_iter().map(|(k, v)| (k.to_owned(), v)))
-                .collect(),
-            timeout,
-        };
-        let lambdas = Lambdas::new([
-            (
-                IMPORT.to_owned(),
-                spec(
-                    import,
-                    vec![
-                        ("NAVER_COMMERCE_BASE_URL", naver.base_url()),
-                        ("NAVER_CLIENT_ID", naver.client_id().to_owned()),
-                        ("NAVER_CLIENT_SECRET", naver.client_secret().to_owned()),
-                    ],
-                    Duration::from_secs(60),
+        let mut env = s3.store_env("matrix");
+        env.extend(
+            [
+                ("NAVER_COMMERCE_BASE_URL", naver.base_url()),
+                ("NAVER_CLIENT_ID", naver.client_id().to_owned()),
+                ("NAVER_CLIENT_SECRET", naver.client_secret().to_owned()),
+                (
+                    "GOOGLE_APPLICATION_CREDENTIALS",
+                    key_path.display().to_string(),
                 ),
-            ),
-            (
-                TRANSFORM.to_owned(),
-                spec(transform, vec![], Duration::from_secs(60)),
-            ),
-            (
-                INSERT.to_owned(),
-                spec(
-                    insert,
-                    vec![
-                        (
-                            "GOOGLE_APPLICATION_CREDENTIALS",
-                            key_path.display().to_string(),
-                        ),
-                        ("GOOGLE_SHEETS_BASE_URL", google.base_url()),
-                        ("GOOGLE_SHEETS_MAX_REQUEST_BYTES", "24576".to_owned()),
-                        // The shortest lease: a new execution after a killed insert waits it out.
-                        ("ORDERSYNC_LEASE_TTL_S", "10".to_owned()),
-                    ],
-                    // Insert keeps 10 s back: 2 s of retrying inside an invocation.
-                    Duration::from_secs(12),
-                ),
-            ),
-        ]);
+                ("GOOGLE_SHEETS_BASE_URL", google.base_url()),
+                ("GOOGLE_SHEETS_MAX_REQUEST_BYTES", "24576".to_owned()),
+                // The shortest lease: a new execution after a killed insert waits it out.
+                ("ORDERSYNC_LEASE_TTL_S", "10".to_owned()),
+            ]
+            .map(|(k, v)| (k.to_owned(), v)),
+        );
+        // Insert keeps 10 s back: 2 s of retrying inside an invocation.
+        let lambdas = common::pipeline_lambdas(env, Duration::from_secs(12)).await;
         Rig {
             _s3: s3,
             store,

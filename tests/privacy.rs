@@ -4,6 +4,8 @@
 //! run journal, or an error name or cause — only in the payload objects (encrypted) and the sheet.
 //! Every S3 put asks for server-side encryption.
 
+mod common;
+
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
@@ -46,29 +48,6 @@ impl Observer for StateData {
     }
 }
 
-fn personal_data(naver: &FakeNaver) -> Vec<String> {
-    let shop = naver.shop();
-    let mut values = Vec::new();
-    for id in shop.product_order_ids() {
-        let d = shop.detail_json(&id).unwrap();
-        for v in [
-            &d["order"]["ordererName"],
-            &d["order"]["ordererTel"],
-            &d["productOrder"]["shippingAddress"]["name"],
-            &d["productOrder"]["shippingAddress"]["tel1"],
-            &d["productOrder"]["shippingAddress"]["baseAddress"],
-            &d["productOrder"]["shippingAddress"]["detailedAddress"],
-        ] {
-            if let Some(s) = v.as_str().filter(|s| !s.is_empty()) {
-                values.push(s.to_owned());
-            }
-        }
-    }
-    values.sort();
-    values.dedup();
-    values
-}
-
 #[tokio::test]
 async fn credentials_and_customer_data_stay_out_of_logs_states_and_errors() {
     let logs = Captured::default();
@@ -108,7 +87,7 @@ async fn credentials_and_customer_data_stay_out_of_logs_states_and_errors() {
         private_key_body,
         wrong_secret.clone(),
     ];
-    let customers = personal_data(&naver);
+    let customers = naver.shop().personal_data();
     assert!(customers.len() > 40, "the shop has customers to look for");
 
     let good = naver_source(&naver, naver.client_secret()).unwrap();
@@ -223,20 +202,8 @@ async fn credentials_and_customer_data_stay_out_of_logs_states_and_errors() {
 /// refused; plus every state's data and the failure's cause.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn built_functions_log_no_credentials_or_customer_data() {
-    use ordersync_cli::local::{IMPORT, INSERT, TRANSFORM};
-    use ordersync_testkit::lambdas::{FunctionSpec, Lambdas};
-    use ordersync_testkit::process::built_binary;
     use std::time::Duration;
 
-    let binaries = tokio::task::spawn_blocking(|| {
-        [
-            built_binary("ordersync-import", "import", false),
-            built_binary("ordersync-transform", "transform", false),
-            built_binary("ordersync-insert", "insert", false),
-        ]
-    })
-    .await
-    .unwrap();
     let s3 = S3Server::start().await;
     let store = s3.store("privacy-bin");
     let naver = FakeNaver::start(FakeNaverConfig {
@@ -254,10 +221,10 @@ async fn built_functions_log_no_credentials_or_customer_data() {
     let key: Value = serde_json::from_str(&key_json).unwrap();
     let private_key_line = key["private_key"].as_str().unwrap().lines().nth(3).unwrap();
     let wrong_secret = "$2a$04$WrongSecretValueForTes";
-    let customers = personal_data(&naver);
+    let customers = naver.shop().personal_data();
     let secrets = [naver.client_secret(), private_key_line, wrong_secret];
 
-    let pool = |secret: &str| {
+    let pool = async |secret: &str| {
         let mut env = s3.store_env("privacy-bin");
         env.extend(
             [
@@ -273,18 +240,9 @@ async fn built_functions_log_no_credentials_or_customer_data() {
             ]
             .map(|(k, v)| (k.to_owned(), v)),
         );
-        let spec = |binary: &std::path::Path| FunctionSpec {
-            binary: binary.to_owned(),
-            env: env.clone(),
-            timeout: Duration::from_secs(60),
-        };
-        Lambdas::new([
-            (IMPORT.to_owned(), spec(&binaries[0])),
-            (TRANSFORM.to_owned(), spec(&binaries[1])),
-            (INSERT.to_owned(), spec(&binaries[2])),
-        ])
+        common::pipeline_lambdas(env, Duration::from_secs(60)).await
     };
-    let (good, bad) = (pool(naver.client_secret()), pool(wrong_secret));
+    let (good, bad) = (pool(naver.client_secret()).await, pool(wrong_secret).await);
     let (from, to) = naver.shop().span();
     let request = json!({
         "account": {"secret_id": "shops/private"},

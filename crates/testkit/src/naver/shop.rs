@@ -415,6 +415,29 @@ impl Shop {
         self.details.get(product_order_id).cloned()
     }
 
+    /// Every customer name, phone number and address the shop's orders hold (orderer and
+    /// shipping), sorted and distinct: the values a privacy test looks for where they must not be.
+    pub fn personal_data(&self) -> Vec<String> {
+        let mut values = Vec::new();
+        for detail in self.details.values() {
+            for v in [
+                &detail["order"]["ordererName"],
+                &detail["order"]["ordererTel"],
+                &detail["productOrder"]["shippingAddress"]["name"],
+                &detail["productOrder"]["shippingAddress"]["tel1"],
+                &detail["productOrder"]["shippingAddress"]["baseAddress"],
+                &detail["productOrder"]["shippingAddress"]["detailedAddress"],
+            ] {
+                if let Some(s) = v.as_str().filter(|s| !s.is_empty()) {
+                    values.push(s.to_owned());
+                }
+            }
+        }
+        values.sort();
+        values.dedup();
+        values
+    }
+
     /// Moves a product order one step along its life at `at` (after its latest change): paid →
     /// dispatched (`DELIVERING`), dispatched or delivered → purchase decided. Appends the change
     /// to the feed and updates the detail, as NAVER would. `None` (nothing changes) for orders in

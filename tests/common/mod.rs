@@ -1,0 +1,36 @@
+//! What several end-to-end tests share, included by each as `mod common;` (the tests' own
+//! dependencies are dev-dependencies, which this package's library cannot use).
+
+use std::time::Duration;
+
+use ordersync_cli::local::{IMPORT, INSERT, TRANSFORM};
+use ordersync_testkit::lambdas::{FunctionSpec, Lambdas};
+use ordersync_testkit::process::built_binary;
+
+/// The three functions as built (debug) binaries, by the names the local definition uses, each
+/// with `env` (store, NAVER and Google settings: every function gets all of them). Import and
+/// transform time out after 60 s, insert after `insert_timeout` (it keeps 10 s of it back).
+pub async fn pipeline_lambdas(env: Vec<(String, String)>, insert_timeout: Duration) -> Lambdas {
+    let [import, transform, insert] = tokio::task::spawn_blocking(|| {
+        [
+            built_binary("ordersync-import", "import", false),
+            built_binary("ordersync-transform", "transform", false),
+            built_binary("ordersync-insert", "insert", false),
+        ]
+    })
+    .await
+    .expect("building the functions");
+    let spec = |binary, timeout| FunctionSpec {
+        binary,
+        env: env.clone(),
+        timeout,
+    };
+    Lambdas::new([
+        (IMPORT.to_owned(), spec(import, Duration::from_secs(60))),
+        (
+            TRANSFORM.to_owned(),
+            spec(transform, Duration::from_secs(60)),
+        ),
+        (INSERT.to_owned(), spec(insert, insert_timeout)),
+    ])
+}
