@@ -335,9 +335,16 @@ async fn retryable_errors_are_retried_and_others_end_in_the_fail_state() {
         .run(&faulty, "transient", sandbox.request("a"), &retries)
         .await;
     summary(&outcome);
-    assert_eq!(
-        *retries.0.lock().unwrap(),
-        ["Windows[0]/Transform Ordersync.Upstream"]
+    // The first transform call is whichever window's import finished first (the Map runs two
+    // at once): one retry, of one window's Transform.
+    let retried = retries.0.lock().unwrap().clone();
+    assert!(
+        matches!(
+            retried.as_slice(),
+            [one] if one == "Windows[0]/Transform Ordersync.Upstream"
+                || one == "Windows[1]/Transform Ordersync.Upstream"
+        ),
+        "{retried:?}"
     );
 
     // Bad input: the Plan step fails with InvalidInput, not retried, into the Fail state, and
