@@ -95,7 +95,7 @@ fn markdown(binaries: &[Binary], runs: &[Run], sizes: &[(usize, i64)], init_runs
         s,
         "# Benchmarks\n\nWritten by `cargo run --release -p ordersync-bench -- report` on {date}, on {}.\n\
          Reproduce: `cargo run --release -p ordersync-bench -- report --sizes {} --init-runs {init_runs}`\n\
-         (needs `zip`; about 3 minutes once built). The harness asserts nothing; ✔/✘ mark the targets.\n\
+         (needs `zip`; about 7 minutes once built). The harness asserts nothing; ✔/✘ mark the targets.\n\
          Stage benchmarks (transform throughput, import and insert alone) are in README.md, Benchmarks.\n",
         machine(),
         sizes_arg.join(","),
