@@ -149,25 +149,32 @@ pub async fn run(
         "range": {"from": from.date_naive().to_string(), "to": to.date_naive().to_string()},
         "sheet": {"spreadsheet_id": "bench-book", "tab": "orders"}
     });
-    let started = Instant::now();
-    let outcome = ordersync_runner::run_execution(
-        &machine(DEFINITION).expect("definition"),
-        &store,
-        &lambdas,
-        &Quiet,
-        Options {
-            retry_time_scale: 1.0,
-        },
-        &format!("bench-{product_orders}-{days}"),
-        request.clone(),
-    )
-    .await
-    .expect("the runner starts");
-    let wall_s = started.elapsed().as_secs_f64();
-    let summary: RunSummary = match outcome {
-        Outcome::Succeeded { output, .. } => serde_json::from_value(output).expect("summary"),
-        other => panic!("benchmark execution did not succeed: {other:?}"),
+    // One execution on `functions`: its summary and wall time (Step Functions' own waits).
+    let execute = async |functions: &Lambdas, name: String| {
+        let started = Instant::now();
+        let outcome = ordersync_runner::run_execution(
+            &machine(DEFINITION).expect("definition"),
+            &store,
+            functions,
+            &Quiet,
+            Options {
+                retry_time_scale: 1.0,
+            },
+            &name,
+            request.clone(),
+        )
+        .await
+        .expect("the runner starts");
+        let wall_s = started.elapsed().as_secs_f64();
+        match outcome {
+            Outcome::Succeeded { output, .. } => {
+                let summary: RunSummary = serde_json::from_value(output).expect("summary");
+                (summary, wall_s)
+            }
+            other => panic!("benchmark execution {name} did not succeed: {other:?}"),
+        }
     };
+    let (summary, wall_s) = execute(&lambdas, format!("bench-{product_orders}-{days}")).await;
 
     let stats = lambdas.stats();
     let n = naver.stats();
@@ -176,25 +183,8 @@ pub async fn run(
 
     // The same input again, as a new execution on fresh instances.
     let again = pool();
-    let started = Instant::now();
-    let outcome = ordersync_runner::run_execution(
-        &machine(DEFINITION).expect("definition"),
-        &store,
-        &again,
-        &Quiet,
-        Options {
-            retry_time_scale: 1.0,
-        },
-        &format!("bench-{product_orders}-{days}-again"),
-        request.clone(),
-    )
-    .await
-    .expect("the runner starts");
-    let rerun_wall_s = started.elapsed().as_secs_f64();
-    let rerun: RunSummary = match outcome {
-        Outcome::Succeeded { output, .. } => serde_json::from_value(output).expect("summary"),
-        other => panic!("benchmark rerun did not succeed: {other:?}"),
-    };
+    let (rerun, rerun_wall_s) =
+        execute(&again, format!("bench-{product_orders}-{days}-again")).await;
     assert_eq!(
         (rerun.appended, rerun.updated),
         (0, 0),
