@@ -11,6 +11,7 @@ use ordersync_core::lease::LeaseConfig;
 use ordersync_core::naver::{OrdersMeta, OrdersSchema};
 use ordersync_core::payload::encode;
 use ordersync_core::request::SheetTarget;
+use ordersync_core::rows::{Cell, RowsSchema, SheetRow};
 use ordersync_core::store::{DirStore, write_object};
 use ordersync_core::time::{DateOnly, parse_instant};
 use ordersync_core::window::{MAX_WINDOW, split};
@@ -33,13 +34,20 @@ async fn client(fake: &FakeGoogle) -> SheetsClient {
     .unwrap()
 }
 
-/// Rows objects for two windows (150 orders each) in `store`, via the transform handler.
-async fn rows_objects(store: &DirStore, execution: &str) -> Vec<WindowOutcome> {
+/// Rows objects for two consecutive days in `store`, via the transform handler: day `i` has
+/// `count` orders with ids from `base(i)` and the rest of their details from seed `seed(i)`.
+async fn windows_of(
+    store: &DirStore,
+    execution: &str,
+    count: u64,
+    base: impl Fn(u64) -> u64,
+    seed: impl Fn(u64) -> u64,
+) -> Vec<WindowOutcome> {
     let from = parse_instant("2026-11-01", DateOnly::StartOfDay).unwrap();
     let to = parse_instant("2026-11-02", DateOnly::EndOfDay).unwrap();
     let mut refs = Vec::new();
-    for (i, window) in split(from, to, MAX_WINDOW).into_iter().enumerate() {
-        let orders = orders_in_window(&window, i as u64 * 1000, 150, 9 + i as u64);
+    for (i, window) in (0u64..).zip(split(from, to, MAX_WINDOW)) {
+        let orders = orders_in_window(&window, base(i), count, seed(i));
         let key = object_key(execution, Stage::Orders, &window).unwrap();
         let orders_ref = write_object::<OrdersSchema>(
             store,
@@ -62,6 +70,25 @@ async fn rows_objects(store: &DirStore, execution: &str) -> Vec<WindowOutcome> {
         refs.push(out.into());
     }
     refs
+}
+
+/// Rows objects for two windows (150 different orders each).
+async fn rows_objects(store: &DirStore, execution: &str) -> Vec<WindowOutcome> {
+    windows_of(store, execution, 150, |i| i * 1000, |i| 9 + i).await
+}
+
+/// Every row of the windows' rows objects, in window order.
+async fn read_rows(store: &DirStore, windows: &[WindowOutcome]) -> Vec<SheetRow> {
+    let mut rows = Vec::new();
+    for r in windows.iter().map(|w| &w.rows) {
+        let bytes = ordersync_core::store::read_object(store, r).await.unwrap();
+        rows.extend(
+            ordersync_core::payload::open::<RowsSchema>(&bytes, r)
+                .unwrap()
+                .map(Result::unwrap),
+        );
+    }
+    rows
 }
 
 fn event(execution: &str, tab: &str, windows: Vec<WindowOutcome>) -> InsertEvent {
@@ -132,15 +159,7 @@ async fn a_crash_after_any_write_then_a_rerun_matches_a_clean_run() {
                 .into_iter()
                 .map(|c| c.header)
                 .collect();
-            let mut rows = Vec::new();
-            for r in refs.iter().map(|w| &w.rows) {
-                let bytes = ordersync_core::store::read_object(&store, r).await.unwrap();
-                rows.extend(
-                    ordersync_core::payload::open::<ordersync_core::rows::RowsSchema>(&bytes, r)
-                        .unwrap()
-                        .map(Result::unwrap),
-                );
-            }
+            let rows = read_rows(&store, &refs).await;
             let target = Target {
                 spreadsheet: "book",
                 tab: "t",
@@ -252,52 +271,24 @@ async fn two_executions_on_one_tab_never_duplicate_rows() {
 async fn a_key_in_several_windows_is_written_once_with_the_latest_row() {
     let dir = tempfile::tempdir().unwrap();
     let store = DirStore::new(dir.path()).unwrap();
-    let from = parse_instant("2026-11-01", DateOnly::StartOfDay).unwrap();
-    let to = parse_instant("2026-11-02", DateOnly::EndOfDay).unwrap();
-    let mut windows = Vec::new();
-    let mut expected = std::collections::BTreeMap::new();
-    for (i, window) in split(from, to, MAX_WINDOW).into_iter().enumerate() {
-        // The same order ids on both days (base 0), other details (seed).
-        let orders = orders_in_window(&window, 0, 60, 30 + i as u64);
-        let key = object_key("exec-twice", Stage::Orders, &window).unwrap();
-        let orders_ref = write_object::<OrdersSchema>(
-            &store,
-            &key,
-            encode::<OrdersSchema>(&OrdersMeta { window }, &orders).unwrap(),
-        )
+    // The same order ids on both days (base 0), other details (seed).
+    let windows = windows_of(&store, "exec-twice", 60, |_| 0, |i| 30 + i).await;
+    let expected: std::collections::BTreeMap<String, Vec<String>> = read_rows(&store, &windows)
         .await
-        .unwrap();
-        let out = ordersync_transform::handle(
-            &store,
-            TransformEvent {
-                execution: "exec-twice".into(),
-                window,
-                orders: orders_ref,
-                columns: None,
-            },
-        )
-        .await
-        .unwrap();
-        let bytes = ordersync_core::store::read_object(&store, &out.rows)
-            .await
-            .unwrap();
-        for row in
-            ordersync_core::payload::open::<ordersync_core::rows::RowsSchema>(&bytes, &out.rows)
-                .unwrap()
-        {
-            let row = row.unwrap();
-            let cells: Vec<String> = row
+        .into_iter()
+        .map(|row| {
+            let cells = row
                 .cells
                 .iter()
                 .map(|c| match c {
-                    ordersync_core::rows::Cell::Text(t) => t.clone(),
-                    ordersync_core::rows::Cell::Number(n) => n.to_string(),
+                    Cell::Text(t) => t.clone(),
+                    Cell::Number(n) => n.to_string(),
                 })
                 .collect();
-            expected.insert(row.key, cells);
-        }
-        windows.push(out.into());
-    }
+            // Later windows' rows replace earlier ones.
+            (row.key, cells)
+        })
+        .collect();
     let fake = FakeGoogle::start(FakeGoogleConfig::default()).await;
     fake.create_spreadsheet("book");
     let sheets = client(&fake).await;
