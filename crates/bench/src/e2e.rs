@@ -13,7 +13,6 @@
 //! buckets require, spread over the Map's concurrent iterations, plus 150 ms per Sheets call.
 //! Transform, S3 and process start-up are not in the floor: they are ours to keep small.
 
-use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -33,7 +32,6 @@ use serde_json::json;
 const NAVER_LATENCY: Duration = Duration::from_millis(30);
 const NAVER_RATE: u32 = 10;
 const SHEETS_LATENCY: Duration = Duration::from_millis(150);
-const PAGE: usize = 300;
 const REQUEST_BYTES: usize = 2_000_000;
 
 /// One run's numbers.
@@ -58,35 +56,6 @@ pub struct Run {
     pub rerun_sheets_calls: u64,
     pub rerun_wall_s: f64,
     pub rerun_insert_peak_kib: u64,
-}
-
-/// The floor of NAVER calls: `lanes` run their call sequences at once, sharing one token
-/// bucket per API (rate r, burst 2r); each call waits for a token, then takes the latency.
-fn naver_floor(lanes: &[Vec<&'static str>], rate: f64, latency: f64) -> f64 {
-    let mut buckets: std::collections::HashMap<&str, (f64, f64)> = Default::default();
-    let mut clocks = vec![0.0f64; lanes.len()];
-    let mut next = vec![0usize; lanes.len()];
-    // The lane whose next call comes first takes its token first.
-    while let Some(lane) = (0..lanes.len())
-        .filter(|&l| next[l] < lanes[l].len())
-        .min_by(|&a, &b| clocks[a].total_cmp(&clocks[b]))
-    {
-        let api = lanes[lane][next[lane]];
-        let t = clocks[lane];
-        let (tokens, at) = buckets.entry(api).or_insert((2.0 * rate, 0.0));
-        *tokens = (*tokens + (t - *at).max(0.0) * rate).min(2.0 * rate);
-        *at = t.max(*at);
-        let mut start = t;
-        if *tokens < 1.0 {
-            start = *at + (1.0 - *tokens) / rate;
-            *tokens = 1.0;
-            *at = start;
-        }
-        *tokens -= 1.0;
-        clocks[lane] = start + latency;
-        next[lane] += 1;
-    }
-    clocks.into_iter().fold(0.0, f64::max)
 }
 
 pub async fn run(
@@ -199,36 +168,29 @@ pub async fn run(
     let config = PlanConfig::default();
     let parsed: RunRequest = serde_json::from_value(request).expect("request");
     let windows = plan_request(&parsed, &config, now).expect("plan").windows;
-    let lanes_n = (config.max_concurrency as usize).min(windows.len()).max(1);
-    let mut lanes: Vec<Vec<&'static str>> = vec![vec!["token"]; lanes_n];
-    let mut naver_minimum = lanes_n as u64;
-    let mut ids = BTreeSet::new();
-    for (i, w) in windows.iter().enumerate() {
-        let rows = naver
-            .shop()
-            .changes_between(w.from, w.to - TimeDelta::milliseconds(1));
-        let distinct: BTreeSet<_> = rows.iter().map(|e| e.product_order_id.clone()).collect();
-        let feed = rows.len().div_ceil(PAGE).max(1);
-        let details = distinct.len().div_ceil(PAGE);
-        naver_minimum += (feed + details) as u64;
-        lanes[i % lanes_n].extend(std::iter::repeat_n("feed", feed));
-        lanes[i % lanes_n].extend(std::iter::repeat_n("details", details));
-        ids.extend(distinct);
-    }
+    let naver_min =
+        crate::naver_floor::minimum(&naver.shop(), &windows, config.max_concurrency as usize);
     let rows_bytes = serde_json::to_vec(&values).map(|v| v.len()).unwrap_or(0);
     // The OAuth token, the tab read, spreadsheets.get, the structure write, the value writes.
     let sheets_minimum = 4 + rows_bytes.div_ceil(REQUEST_BYTES) as u64;
-    let floor_s = naver_floor(&lanes, NAVER_RATE as f64, NAVER_LATENCY.as_secs_f64())
-        + sheets_minimum as f64 * SHEETS_LATENCY.as_secs_f64();
+    let floor_s = crate::naver_floor::floor(
+        &naver_min.lanes,
+        NAVER_RATE as f64,
+        NAVER_LATENCY.as_secs_f64(),
+    ) + sheets_minimum as f64 * SHEETS_LATENCY.as_secs_f64();
 
     let peak = |f: &str| stats.get(f).map_or(0, |s| s.peak_rss_kib);
-    assert_eq!(values.len() - 1, ids.len(), "every product order one row");
+    assert_eq!(
+        values.len() - 1,
+        naver_min.product_orders.len(),
+        "every product order one row"
+    );
     Run {
-        product_orders: ids.len(),
+        product_orders: naver_min.product_orders.len(),
         days,
         windows: windows.len(),
         naver_calls: n.token_calls + n.feed_calls + n.detail_calls,
-        naver_minimum,
+        naver_minimum: naver_min.calls(),
         naver_429: n.rejected("GW.RATE_LIMIT"),
         sheets_calls: g.token_calls + g.reads + g.writes,
         sheets_minimum,
@@ -241,23 +203,5 @@ pub async fn run(
         rerun_sheets_calls,
         rerun_wall_s,
         rerun_insert_peak_kib,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_floor_waits_for_tokens_and_overlaps_lanes() {
-        // 40 calls on one API at 10/s, burst 20: 20 at once, then one per 100 ms.
-        let one = vec![vec!["feed"; 40]];
-        let t = naver_floor(&one, 10.0, 0.0);
-        assert!((t - 2.0).abs() < 1e-9, "{t}");
-        // Latency alone: 10 calls × 30 ms in one lane; two lanes halve it.
-        let serial = naver_floor(&[vec!["feed"; 10]], 10.0, 0.03);
-        assert!((serial - 0.3).abs() < 1e-9, "{serial}");
-        let split = naver_floor(&[vec!["feed"; 5], vec!["details"; 5]], 10.0, 0.03);
-        assert!((split - 0.15).abs() < 1e-9, "{split}");
     }
 }

@@ -9,7 +9,6 @@
 //! same call sequence needs at the given latency when every call waits exactly as long as the
 //! token buckets (rate r, burst 2r, one per API) require and not a moment more.
 
-use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -22,25 +21,6 @@ use ordersync_naver::config::http_client;
 use ordersync_naver::source::EnvCredentials;
 use ordersync_naver::{NaverConfig, NaverSource};
 use ordersync_testkit::naver::{FakeNaver, FakeNaverConfig};
-
-/// The floor for a call sequence: latency per call, plus whatever waits the buckets force.
-fn rate_floor(calls: &[&'static str], rate: f64, latency: Duration) -> f64 {
-    let mut t = 0.0f64;
-    let mut buckets: std::collections::HashMap<&str, (f64, f64)> = Default::default();
-    for &api in calls {
-        let (tokens, at) = buckets.entry(api).or_insert((2.0 * rate, 0.0));
-        *tokens = (*tokens + (t - *at) * rate).min(2.0 * rate);
-        *at = t;
-        if *tokens < 1.0 {
-            t += (1.0 - *tokens) / rate;
-            *tokens = 1.0;
-            *at = t;
-        }
-        *tokens -= 1.0;
-        t += latency.as_secs_f64();
-    }
-    t
-}
 
 pub fn run(orders: usize, days: i64, latency_ms: u64, rate: u32) {
     // Multi-threaded: the fake serves from worker threads while this thread waits on the child.
@@ -65,20 +45,10 @@ pub fn run(orders: usize, days: i64, latency_ms: u64, rate: u32) {
     }));
     let windows = split(from, to, MAX_WINDOW);
 
-    // The protocol minimum and the order the client makes its calls in.
-    let mut sequence = vec!["token"];
-    let mut product_orders = BTreeSet::new();
-    for w in &windows {
-        let rows = fake
-            .shop()
-            .changes_between(w.from, w.to - TimeDelta::milliseconds(1));
-        let ids: BTreeSet<_> = rows.iter().map(|e| e.product_order_id.clone()).collect();
-        product_orders.extend(ids.iter().cloned());
-        sequence.extend(std::iter::repeat_n("feed", rows.len().div_ceil(300).max(1)));
-        sequence.extend(std::iter::repeat_n("details", ids.len().div_ceil(300)));
-    }
-    let minimum = sequence.len() as u64;
-    let floor = rate_floor(&sequence, rate as f64, latency);
+    // The protocol minimum and the order the client makes its calls in (one client).
+    let naver_min = crate::naver_floor::minimum(&fake.shop(), &windows, 1);
+    let minimum = naver_min.calls();
+    let floor = crate::naver_floor::floor(&naver_min.lanes, rate as f64, latency.as_secs_f64());
 
     let dir = tempfile::tempdir().expect("temp dir");
     let exe = std::env::current_exe().expect("own path");
@@ -102,7 +72,7 @@ pub fn run(orders: usize, days: i64, latency_ms: u64, rate: u32) {
     println!("|---|---|---|---|---|---|---|---|---|---|");
     println!(
         "| {} | {} | {calls} | {minimum} | {:.2} | {} | {seconds:.2} s | {floor:.2} s | {:.2} | {:.1} MB |",
-        product_orders.len(),
+        naver_min.product_orders.len(),
         windows.len(),
         calls as f64 / minimum as f64,
         stats.rejected("GW.RATE_LIMIT"),

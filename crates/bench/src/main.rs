@@ -31,6 +31,7 @@ mod chart;
 mod e2e;
 mod import;
 mod insert;
+mod naver_floor;
 mod package;
 mod report;
 
