@@ -1109,6 +1109,7 @@ async fn exact_numeric_key_case() -> String {
             &store,
             &sheets,
             &lease,
+            &ordersync_core::clock::SystemClock,
             InsertEvent {
                 execution: "short-ids".into(),
                 sheet: SheetTarget {

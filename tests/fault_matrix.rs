@@ -100,8 +100,8 @@ impl Rig {
         }
     }
 
-    /// The request for `tab`: the shop's first two KST days (the first may be a few hours
-    /// only: the shop starts 3 days before now), or its whole span.
+    /// The request for `tab`: the shop's first KST day, or its whole span (three whole KST days:
+    /// the same orders whatever the hour the suite runs at).
     fn request(&self, tab: &str, first_days_only: bool) -> Value {
         let (from, to) = self.naver.shop().span();
         let to = if first_days_only {
@@ -133,7 +133,7 @@ impl Rig {
         .unwrap()
     }
 
-    /// The first execution (first two days) into `tab`, then the seller's column and notes.
+    /// The first execution (the first day) into `tab`, then the seller's column and notes.
     async fn seed(&self, tab: &str) {
         let outcome = self
             .run(
@@ -490,7 +490,12 @@ async fn every_fault_in_every_state_and_write_then_either_rerun_gives_the_clean_
     ];
     // Writes per clean insert (the grid's growth may differ by one between rigs).
     let writes = references.iter().map(|r| r.writes).min().unwrap_or(0);
-    assert!(writes >= 3, "{writes} writes: make the requests smaller");
+    assert!(
+        writes >= 3,
+        "the clean insert made {writes} value writes, the matrix needs at least 3 (a fault before \
+         the first, a middle and the last write): lower GOOGLE_SHEETS_MAX_REQUEST_BYTES in \
+         Rig::start or give Rig::start more orders"
+    );
 
     let mut places: Vec<(String, Place)> = vec![
         ("Plan".into(), Place::Call(IMPORT, 1)),

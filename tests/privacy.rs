@@ -225,6 +225,7 @@ async fn credentials_and_customer_data_stay_out_of_logs_states_and_errors() {
     let good_functions = LocalFunctions::new(&privacy.store, &good, &sheets);
     let bad_functions = LocalFunctions {
         source: &bad,
+        clock: good_functions.clock.clone(),
         ..good_functions
     };
     let texts = privacy

@@ -16,7 +16,6 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use chrono::TimeDelta;
 use ordersync_cli::local::{IMPORT, INSERT, TRANSFORM};
 use ordersync_cli::run::{DEFINITION, machine};
 use ordersync_core::events::RunSummary;
@@ -25,7 +24,7 @@ use ordersync_core::request::RunRequest;
 use ordersync_runner::{Options, Outcome, Quiet};
 use ordersync_testkit::google::{FakeGoogle, FakeGoogleConfig};
 use ordersync_testkit::lambdas::{FunctionSpec, Lambdas};
-use ordersync_testkit::naver::{FakeNaver, FakeNaverConfig};
+use ordersync_testkit::naver::{FakeNaver, FakeNaverConfig, whole_days_before};
 use ordersync_testkit::s3::S3Server;
 use serde_json::json;
 
@@ -64,11 +63,10 @@ pub async fn run(
     days: i64,
     seed: u64,
 ) -> Run {
-    let now = chrono::Utc::now()
-        .with_timezone(&ordersync_core::time::kst())
-        .fixed_offset();
-    let to = now - TimeDelta::hours(1);
-    let from = to - TimeDelta::days(days);
+    // Whole KST days, so the windows (and the floor they are compared with) are the same at
+    // any hour the benchmark runs.
+    let now = chrono::Utc::now();
+    let (from, to) = whole_days_before(now, days);
     let naver = FakeNaver::start(FakeNaverConfig {
         seed,
         // 1–3 product orders per order: two on average.
@@ -77,6 +75,7 @@ pub async fn run(
         to,
         rate_per_sec: NAVER_RATE,
         latency: NAVER_LATENCY,
+        clock: ordersync_core::clock::system(),
     })
     .await;
     let google = FakeGoogle::start(FakeGoogleConfig {
@@ -167,7 +166,9 @@ pub async fn run(
     // The protocol minimum and floor, from the windows the Plan step made.
     let config = PlanConfig::default();
     let parsed: RunRequest = serde_json::from_value(request).expect("request");
-    let windows = plan_request(&parsed, &config, now).expect("plan").windows;
+    let windows = plan_request(&parsed, &config, now.fixed_offset())
+        .expect("plan")
+        .windows;
     let naver_min =
         crate::naver_floor::minimum(&naver.shop(), &windows, config.max_concurrency as usize);
     let rows_bytes = serde_json::to_vec(&values).map(|v| v.len()).unwrap_or(0);

@@ -12,7 +12,6 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use chrono::TimeDelta;
 use ordersync_core::events::ImportEvent;
 use ordersync_core::request::AccountRef;
 use ordersync_core::store::DirStore;
@@ -20,7 +19,7 @@ use ordersync_core::window::{MAX_WINDOW, Window, split};
 use ordersync_naver::config::http_client;
 use ordersync_naver::source::EnvCredentials;
 use ordersync_naver::{NaverConfig, NaverSource};
-use ordersync_testkit::naver::{FakeNaver, FakeNaverConfig};
+use ordersync_testkit::naver::{FakeNaver, FakeNaverConfig, whole_days_before};
 
 pub fn run(orders: usize, days: i64, latency_ms: u64, rate: u32) {
     // Multi-threaded: the fake serves from worker threads while this thread waits on the child.
@@ -30,11 +29,9 @@ pub fn run(orders: usize, days: i64, latency_ms: u64, rate: u32) {
         .build()
         .expect("a tokio runtime");
     let latency = Duration::from_millis(latency_ms);
-    let now = chrono::Utc::now()
-        .with_timezone(&ordersync_core::time::kst())
-        .fixed_offset();
-    let to = now - TimeDelta::hours(1);
-    let from = to - TimeDelta::days(days);
+    // Whole KST days, so the windows (and the floor they are compared with) are the same at
+    // any hour the benchmark runs.
+    let (from, to) = whole_days_before(chrono::Utc::now(), days);
     let fake = rt.block_on(FakeNaver::start(FakeNaverConfig {
         seed: 7,
         orders,
@@ -42,6 +39,7 @@ pub fn run(orders: usize, days: i64, latency_ms: u64, rate: u32) {
         to,
         rate_per_sec: rate,
         latency,
+        clock: ordersync_core::clock::system(),
     }));
     let windows = split(from, to, MAX_WINDOW);
 

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use chrono::{TimeDelta, Utc};
+use chrono::TimeDelta;
 use ordersync_core::columns::{Field, KEY_FIELD};
 use ordersync_core::events::RunSummary;
 use ordersync_core::store::DirStore;
@@ -38,11 +38,14 @@ pub struct DemoOptions {
 
 /// Runs the demo; prints as it goes.
 pub async fn demo(options: DemoOptions) -> Result<ExitCode, String> {
+    // The demo runs at the real time (its shop is three whole KST days before now); the one
+    // clock is shared by the shop, its server and every "now" below.
+    let clock = ordersync_core::clock::system();
     let naver = FakeNaver::start(FakeNaverConfig {
         seed: 2026,
         orders: options.orders,
         latency: Duration::from_millis(20),
-        ..FakeNaverConfig::default()
+        ..FakeNaverConfig::at(clock.clone())
     })
     .await;
     let google = FakeGoogle::start(FakeGoogleConfig {
@@ -59,7 +62,7 @@ pub async fn demo(options: DemoOptions) -> Result<ExitCode, String> {
     let machine = machine(DEFINITION).map_err(|e| e.to_string())?;
 
     let (from, _) = naver.shop().span();
-    let today = Utc::now().with_timezone(&from.timezone()).date_naive();
+    let today = clock.now().with_timezone(&from.timezone()).date_naive();
     let request = json!({
         "account": {"secret_id": "demo/naver-shop"},
         "range": {"from": from.date_naive().to_string(), "to": today.to_string()},
@@ -86,7 +89,7 @@ pub async fn demo(options: DemoOptions) -> Result<ExitCode, String> {
 
     // Some orders move on at NAVER; the seller adds their own column and writes a note on the
     // row of one of those orders.
-    let changed = naver.advance_orders(5, Utc::now().fixed_offset() - TimeDelta::seconds(2));
+    let changed = naver.advance_orders(5, clock.now().fixed_offset() - TimeDelta::seconds(2));
     let note_column = values.first().map_or(0, Vec::len);
     google.person_add_column(SPREADSHEET, TAB, SELLER_COLUMN, note_column);
     let mut with_note = google.values(SPREADSHEET, TAB);

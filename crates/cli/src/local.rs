@@ -10,8 +10,10 @@
 //! `ordersync run`; the demo and the tests build their own against the sandbox servers.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
+use ordersync_core::clock::Clock;
 use ordersync_core::errors::{ErrorName, StepError};
 use ordersync_core::lease::LeaseConfig;
 use ordersync_core::plan::PlanConfig;
@@ -64,6 +66,8 @@ pub struct LocalFunctions<'a, S, N> {
     pub plan: PlanConfig,
     pub lease: LeaseConfig,
     pub timeouts: Timeouts,
+    /// "Now" for the plan and the lease (tests pin it).
+    pub clock: Arc<dyn Clock>,
 }
 
 impl<'a, S, N> LocalFunctions<'a, S, N> {
@@ -76,6 +80,7 @@ impl<'a, S, N> LocalFunctions<'a, S, N> {
             plan: PlanConfig::default(),
             lease: LeaseConfig::default(),
             timeouts: Timeouts::default(),
+            clock: ordersync_core::clock::system(),
         }
     }
 }
@@ -123,8 +128,15 @@ impl<S: Store, N: Source> LocalFunctions<'_, S, N> {
             Function::Import => {
                 let deadline = ordersync_import::deadline_from(deadline_ms(self.timeouts.import));
                 let call = ordersync_import::parse_call(payload)?;
-                ordersync_import::handle_call(self.store, self.source, &self.plan, call, deadline)
-                    .await
+                ordersync_import::handle_call(
+                    self.store,
+                    self.source,
+                    &self.plan,
+                    self.clock.as_ref(),
+                    call,
+                    deadline,
+                )
+                .await
             }
             Function::Transform => {
                 let event = ordersync_transform::parse_event(payload)?;
@@ -137,8 +149,15 @@ impl<S: Store, N: Source> LocalFunctions<'_, S, N> {
                 );
                 let event = ordersync_insert::parse_event(payload)?;
                 to_value(
-                    ordersync_insert::handle(self.store, self.sheets, &self.lease, event, deadline)
-                        .await?,
+                    ordersync_insert::handle(
+                        self.store,
+                        self.sheets,
+                        &self.lease,
+                        self.clock.as_ref(),
+                        event,
+                        deadline,
+                    )
+                    .await?,
                 )
             }
         }
@@ -198,6 +217,7 @@ impl LocalParts {
             plan: self.plan,
             lease: self.lease,
             timeouts: Timeouts::default(),
+            clock: ordersync_core::clock::system(),
         }
     }
 }

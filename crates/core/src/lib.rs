@@ -2,12 +2,13 @@
 //! events each stage receives and returns ([`events`]), the compressed NDJSON payload objects
 //! that carry the data between stages ([`payload`]), where those objects live ([`store`], keyed by
 //! [`keys`]), the NAVER product-order model ([`naver`]), sheet rows ([`rows`]) and the one table
-//! of Step Functions error names ([`errors`]).
+//! of Step Functions error names ([`errors`]), and where "now" comes from ([`clock`]).
 //!
 //! This crate does no NAVER or Google I/O; those clients live in their own crates and build on
 //! these types.
 
 pub mod budget;
+pub mod clock;
 pub mod columns;
 pub mod errors;
 pub mod events;

@@ -8,6 +8,7 @@
 
 use std::time::Instant;
 
+use ordersync_core::clock::Clock;
 use ordersync_core::errors::{ErrorName, StepError};
 use ordersync_core::events::{ImportEvent, PlanEvent};
 use ordersync_core::plan::{PlanConfig, plan};
@@ -41,12 +42,13 @@ pub async fn handle_call(
     store: &impl Store,
     source: &impl Source,
     config: &PlanConfig,
+    clock: &dyn Clock,
     call: ImportCall,
     deadline: Instant,
 ) -> Result<serde_json::Value, StepError> {
     let answer = match call {
         ImportCall::Plan(event) => {
-            let planned = plan(&event, config, chrono::Utc::now().fixed_offset())?;
+            let planned = plan(&event, config, clock.now().fixed_offset())?;
             tracing::info!(run = %event.execution, windows = planned.windows.len(), "planned");
             serde_json::to_value(planned)
         }

@@ -3,6 +3,7 @@
 //! window's import) with the time Lambda has left.
 
 use lambda_runtime::{Error, LambdaEvent, service_fn};
+use ordersync_core::clock::SystemClock;
 use ordersync_core::plan::PlanConfig;
 use ordersync_core::store::AnyStore;
 use ordersync_core::{StepError, logging};
@@ -37,7 +38,15 @@ async fn main() -> Result<(), Error> {
             let deadline = deadline_from(event.context.deadline);
             // Boxed to keep the runtime's future type shallow (see the transform Lambda).
             Box::pin(async move {
-                handle_call(store, source, plan, parse_call(event.payload)?, deadline).await
+                handle_call(
+                    store,
+                    source,
+                    plan,
+                    &SystemClock,
+                    parse_call(event.payload)?,
+                    deadline,
+                )
+                .await
             })
             .await
         },

@@ -11,6 +11,7 @@
 use std::collections::HashMap;
 use std::time::Instant;
 
+use ordersync_core::clock::Clock;
 use ordersync_core::columns::{Column, KEY_FIELD};
 use ordersync_core::errors::{ErrorName, StepError};
 use ordersync_core::events::{InsertEvent, InsertResult, RunSummary};
@@ -33,6 +34,7 @@ struct LeaseGuard<'a, S> {
     store: &'a S,
     lease: Option<Lease>,
     config: &'a LeaseConfig,
+    clock: &'a dyn Clock,
 }
 
 impl<S: Store> WriteGuard for LeaseGuard<'_, S> {
@@ -43,7 +45,7 @@ impl<S: Store> WriteGuard for LeaseGuard<'_, S> {
                 "write attempted without a lease",
             ));
         };
-        match lease::renew(self.store, held, self.config, chrono::Utc::now()).await {
+        match lease::renew(self.store, held, self.config, self.clock.now()).await {
             Ok(()) => Ok(()),
             Err(e) => {
                 // Lost to another execution: never write over its work.
@@ -58,11 +60,12 @@ pub async fn handle(
     store: &impl Store,
     sheets: &SheetsClient,
     lease_config: &LeaseConfig,
+    clock: &dyn Clock,
     event: InsertEvent,
     deadline: Instant,
 ) -> Result<RunSummary, StepError> {
     let span = info_span!("insert", run = %event.execution, stage = "insert");
-    let result = run(store, sheets, lease_config, &event, deadline)
+    let result = run(store, sheets, lease_config, clock, &event, deadline)
         .instrument(span)
         .await?;
     Ok(RunSummary::new(&event.windows, &result))
@@ -72,6 +75,7 @@ async fn run(
     store: &impl Store,
     sheets: &SheetsClient,
     lease_config: &LeaseConfig,
+    clock: &dyn Clock,
     event: &InsertEvent,
     deadline: Instant,
 ) -> Result<InsertResult, StepError> {
@@ -144,13 +148,14 @@ async fn run(
         &event.sheet.tab,
         &event.execution,
         lease_config,
-        chrono::Utc::now(),
+        clock.now(),
     )
     .await?;
     let mut guard = LeaseGuard {
         store,
         lease: Some(held),
         config: lease_config,
+        clock,
     };
     let target = Target {
         spreadsheet: &event.sheet.spreadsheet_id,

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use ordersync_core::budget::deadline_from;
+use ordersync_core::clock::SystemClock;
 use ordersync_core::lease::LeaseConfig;
 use ordersync_core::store::AnyStore;
 use ordersync_core::{StepError, logging};
@@ -36,7 +37,15 @@ async fn main() -> Result<(), Error> {
             let deadline = deadline_from(event.context.deadline, Duration::from_secs(10));
             // Boxed to keep the runtime's future type shallow (see the transform Lambda).
             Box::pin(async move {
-                handle(store, sheets, lease, parse_event(event.payload)?, deadline).await
+                handle(
+                    store,
+                    sheets,
+                    lease,
+                    &SystemClock,
+                    parse_event(event.payload)?,
+                    deadline,
+                )
+                .await
             })
             .await
         },

@@ -4,6 +4,7 @@
 
 use std::time::{Duration, Instant};
 
+use ordersync_core::clock::SystemClock;
 use ordersync_core::errors::{ErrorName, StepError};
 use ordersync_core::events::{InsertEvent, TransformEvent, WindowOutcome};
 use ordersync_core::keys::{Stage, object_key};
@@ -136,6 +137,7 @@ async fn a_crash_after_any_write_then_a_rerun_matches_a_clean_run() {
         &store,
         &sheets,
         &LeaseConfig::default(),
+        &SystemClock,
         event("exec-crash", "t", refs.clone()),
         soon(),
     )
@@ -181,6 +183,7 @@ async fn a_crash_after_any_write_then_a_rerun_matches_a_clean_run() {
                 &store,
                 &sheets,
                 &LeaseConfig::default(),
+                &SystemClock,
                 event(rerun_as, "t", refs.clone()),
                 soon(),
             )
@@ -217,6 +220,7 @@ async fn two_executions_on_one_tab_never_duplicate_rows() {
             &store,
             &sheets,
             &config,
+            &SystemClock,
             event("exec-a", "race", refs_a.clone()),
             soon()
         ),
@@ -224,6 +228,7 @@ async fn two_executions_on_one_tab_never_duplicate_rows() {
             &store,
             &sheets,
             &config,
+            &SystemClock,
             event("exec-b", "race", refs_b.clone()),
             soon()
         ),
@@ -243,6 +248,7 @@ async fn two_executions_on_one_tab_never_duplicate_rows() {
             &store,
             &sheets,
             &config,
+            &SystemClock,
             event("exec-a", "race", refs_a),
             soon(),
         )
@@ -253,6 +259,7 @@ async fn two_executions_on_one_tab_never_duplicate_rows() {
             &store,
             &sheets,
             &config,
+            &SystemClock,
             event("exec-b", "race", refs_b),
             soon(),
         )
@@ -296,6 +303,7 @@ async fn a_key_in_several_windows_is_written_once_with_the_latest_row() {
         &store,
         &sheets,
         &LeaseConfig::default(),
+        &SystemClock,
         event("exec-twice", "t", windows),
         soon(),
     )

@@ -5,10 +5,12 @@
 //! sends, learns from the rate-limit headers, and retries limits and transient failures with
 //! jittered backoff until the caller's deadline. The client knows nothing of S3 or Lambda.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use chrono::{TimeDelta, Utc};
+use chrono::TimeDelta;
+use ordersync_core::clock::Clock;
 use ordersync_core::naver::{ChangeStatus, ProductOrderDetail};
 use ordersync_core::time::{format_naver, kst};
 use ordersync_core::window::Window;
@@ -45,6 +47,8 @@ pub struct NaverClient {
     token: tokio::sync::Mutex<Option<Token>>,
     limiter: RateLimiter,
     calls: AtomicU64,
+    /// "Now" for token timestamps and window clamping.
+    clock: Arc<dyn Clock>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -65,7 +69,14 @@ impl NaverClient {
             credentials,
             token: tokio::sync::Mutex::new(None),
             calls: AtomicU64::new(0),
+            clock: ordersync_core::clock::system(),
         }
+    }
+
+    /// The same client reading "now" from `clock` (tests pin it; the Lambda keeps the system's).
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
     }
 
     /// HTTP requests sent so far (tokens and retries included).
@@ -108,7 +119,7 @@ impl NaverClient {
                 false,
                 |http, _| {
                     // Signed afresh on every attempt: the timestamp is only valid for 5 minutes.
-                    let timestamp = (Utc::now()
+                    let timestamp = (self.clock.now()
                         - TimeDelta::from_std(self.config.clock_skew).unwrap_or_default())
                     .timestamp_millis();
                     let sign = client_secret_sign(
@@ -286,7 +297,7 @@ impl NaverClient {
         window: &Window,
         deadline: Instant,
     ) -> Result<Vec<ChangeStatus>, NaverError> {
-        let now = Utc::now().with_timezone(&kst()).fixed_offset()
+        let now = self.clock.now().with_timezone(&kst()).fixed_offset()
             - TimeDelta::from_std(self.config.clock_skew).unwrap_or_default();
         let last = (window.to - TimeDelta::milliseconds(1)).min(now);
         if last < window.from {

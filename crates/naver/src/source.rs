@@ -11,6 +11,7 @@ use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+use ordersync_core::clock::Clock;
 use ordersync_core::errors::{ErrorName, StepError};
 use ordersync_core::naver::{ChangeStatus, ImportedOrder};
 use ordersync_core::request::AccountRef;
@@ -111,6 +112,7 @@ pub struct NaverSource<C> {
     config: NaverConfig,
     credentials: C,
     clients: Mutex<HashMap<(String, String), Arc<NaverClient>>>,
+    clock: Arc<dyn Clock>,
 }
 
 impl<C: CredentialStore> NaverSource<C> {
@@ -120,7 +122,14 @@ impl<C: CredentialStore> NaverSource<C> {
             config,
             credentials,
             clients: Mutex::new(HashMap::new()),
+            clock: ordersync_core::clock::system(),
         }
+    }
+
+    /// The same source whose clients read "now" from `clock` (tests pin it).
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
     }
 
     /// The cached client for an account (keyed by secret and client id, so a rotated
@@ -132,11 +141,10 @@ impl<C: CredentialStore> NaverSource<C> {
         Ok(clients
             .entry(key)
             .or_insert_with(|| {
-                Arc::new(NaverClient::new(
-                    self.http.clone(),
-                    self.config.clone(),
-                    credentials,
-                ))
+                Arc::new(
+                    NaverClient::new(self.http.clone(), self.config.clone(), credentials)
+                        .with_clock(self.clock.clone()),
+                )
             })
             .clone())
     }

@@ -2,9 +2,11 @@
 //! windows and paging, the fewest calls the protocol allows, rate limits, faults and deadlines.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::TimeDelta;
+use ordersync_core::clock::{Clock, ManualClock};
 use ordersync_core::errors::{ErrorName, StepError};
 use ordersync_core::naver::ImportedOrder;
 use ordersync_core::request::AccountRef;
@@ -472,13 +474,21 @@ async fn an_unknown_account_fails_before_any_call() {
 
 #[tokio::test]
 async fn a_window_in_the_future_is_clamped_to_now() {
+    // One pinned clock for the client and the fake: "now" is whatever the test says, at any
+    // hour the suite runs (here late on New Year's Eve, KST).
+    let clock = ManualClock::at(
+        chrono::DateTime::parse_from_rfc3339("2026-12-31T23:59:00+09:00")
+            .unwrap()
+            .to_utc(),
+    );
+    let shared: Arc<dyn Clock> = Arc::new(clock.clone());
     let fake = FakeNaver::start(FakeNaverConfig {
         rate_per_sec: 1000,
-        ..FakeNaverConfig::default()
+        ..FakeNaverConfig::at(shared.clone())
     })
     .await;
-    let source = naver(&fake);
-    let now = chrono::Utc::now().fixed_offset();
+    let source = naver(&fake).with_clock(shared);
+    let now = clock.now().fixed_offset();
     let window = Window::new(now - TimeDelta::hours(12), now + TimeDelta::hours(12)).unwrap();
     let (result, _) = fetch(&source, &window, soon(30)).await;
     result.unwrap();
@@ -486,6 +496,18 @@ async fn a_window_in_the_future_is_clamped_to_now() {
         fake.stats().rejected.values().sum::<u64>(),
         0,
         "the fake rejects a future end; we never sent one"
+    );
+    let sent_to: Vec<String> = fake
+        .requests()
+        .iter()
+        .filter_map(|r| r.query.clone())
+        .filter(|q| q.contains("lastChangedTo"))
+        .collect();
+    assert!(
+        sent_to
+            .iter()
+            .all(|q| q.contains("lastChangedTo=2026-12-31T23%3A58%3A57.000%2B09%3A00")),
+        "the end is the pinned now less the 3 s clock skew: {sent_to:?}"
     );
     let later = Window::new(now + TimeDelta::hours(1), now + TimeDelta::hours(2)).unwrap();
     let calls = fake.stats().feed_calls;
@@ -495,6 +517,11 @@ async fn a_window_in_the_future_is_clamped_to_now() {
         calls,
         "a window wholly in the future needs no call"
     );
+    // Time moves on: the same window is now partly past, and its past part is read.
+    clock.advance(TimeDelta::hours(1) + TimeDelta::minutes(30));
+    fetch(&source, &later, soon(30)).await.0.unwrap();
+    assert!(fake.stats().feed_calls > calls);
+    assert_eq!(fake.stats().rejected.values().sum::<u64>(), 0);
 }
 
 #[tokio::test]

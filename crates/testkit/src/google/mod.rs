@@ -76,6 +76,10 @@ pub struct FakeGoogleConfig {
     pub quota_window: Duration,
     /// The workbook cell limit (rows × columns over all tabs), 10,000,000 like Google.
     pub max_cells: u64,
+    /// "Now" for the token endpoint's `iat`/`exp` checks. yup-oauth2 signs with the system
+    /// clock, so tests that use the real client keep the system's; tests that sign their own
+    /// assertions may pin it.
+    pub clock: Arc<dyn ordersync_core::clock::Clock>,
 }
 
 impl Default for FakeGoogleConfig {
@@ -86,6 +90,7 @@ impl Default for FakeGoogleConfig {
             latency: Duration::ZERO,
             quota_window: Duration::from_secs(60),
             max_cells: 10_000_000,
+            clock: ordersync_core::clock::system(),
         }
     }
 }

@@ -113,6 +113,7 @@ pub(crate) fn exchange(
     content_type: Option<&str>,
     body: &[u8],
     token_uri: &str,
+    now: i64,
 ) -> Result<Value, OAuthError> {
     let form_type = content_type
         .map(|t| t.split(';').next().unwrap_or("").trim())
@@ -159,20 +160,13 @@ pub(crate) fn exchange(
         )
     })?;
     let claims = verify_jwt(assertion)?;
-    check_claims(&claims, token_uri, unix_now())?;
+    check_claims(&claims, token_uri, now)?;
     let token = tokens.issue(TEST_CLIENT_EMAIL, Instant::now());
     Ok(json!({
         "access_token": token,
         "expires_in": TOKEN_LIFETIME.as_secs(),
         "token_type": "Bearer",
     }))
-}
-
-fn unix_now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or_default()
 }
 
 fn invalid_grant(description: impl Into<String>) -> OAuthError {

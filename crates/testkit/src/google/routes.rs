@@ -189,7 +189,14 @@ async fn token(shared: &Shared, parts: &Parts, body: &[u8]) -> Response {
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok());
     let state = &mut *state;
-    let result = oauth::exchange(&mut state.tokens, content_type, body, &shared.token_uri);
+    let now = shared.config.clock.now().timestamp();
+    let result = oauth::exchange(
+        &mut state.tokens,
+        content_type,
+        body,
+        &shared.token_uri,
+        now,
+    );
     if result.is_ok() {
         state.stats.tokens_issued += 1;
     }

@@ -39,6 +39,7 @@ use std::time::{Duration, Instant};
 
 use axum::Router;
 use chrono::{DateTime, FixedOffset, TimeDelta, Utc};
+use ordersync_core::clock::Clock;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
@@ -63,30 +64,52 @@ pub struct FakeNaverConfig {
     pub rate_per_sec: u32,
     /// Added to every response.
     pub latency: Duration,
+    /// The server's "now": the feed refuses a `lastChangedTo` after it, token timestamps are
+    /// checked against it, answers carry it. Share it with the client under test.
+    pub clock: Arc<dyn Clock>,
 }
 
 impl Default for FakeNaverConfig {
-    /// Seed 1, 200 orders over the last three days (from the hour three days ago to an hour
-    /// ago, so `lastChangedTo` up to "now" is valid), 10 calls per second, no latency.
+    /// [`FakeNaverConfig::at`] the system clock.
     fn default() -> Self {
-        let now = Utc::now().with_timezone(&shop::kst());
-        let start = now - TimeDelta::days(3);
-        let hour_ms = 3_600_000;
-        let from_ms = start.timestamp_millis() / hour_ms * hour_ms;
-        let at = |ms: i64| {
-            DateTime::from_timestamp_millis(ms)
-                .unwrap_or_default()
-                .with_timezone(&shop::kst())
-        };
+        FakeNaverConfig::at(ordersync_core::clock::system())
+    }
+}
+
+impl FakeNaverConfig {
+    /// Seed 1, 200 orders over three whole KST days ending at the last KST midnight at least an
+    /// hour before `clock`'s now ([`whole_days_before`]), 10 calls per second, no latency.
+    ///
+    /// Whole days: a request cut at KST dates then sees the same orders at any hour (the shop
+    /// is the same seeded layout, shifted by whole days), and "an hour after the span" is
+    /// never in the future.
+    pub fn at(clock: Arc<dyn Clock>) -> Self {
+        let (from, to) = whole_days_before(clock.now(), 3);
         FakeNaverConfig {
             seed: 1,
             orders: 200,
-            from: at(from_ms),
-            to: at((now - TimeDelta::hours(1)).timestamp_millis()),
+            from,
+            to,
             rate_per_sec: 10,
             latency: Duration::ZERO,
+            clock,
         }
     }
+}
+
+/// `days` whole KST days, ending at the latest KST midnight that is at least an hour before
+/// `now`.
+pub fn whole_days_before(
+    now: DateTime<Utc>,
+    days: i64,
+) -> (DateTime<FixedOffset>, DateTime<FixedOffset>) {
+    let latest = (now - TimeDelta::hours(1)).with_timezone(&shop::kst());
+    let midnight = latest
+        .date_naive()
+        .and_hms_opt(0, 0, 0)
+        .and_then(|t| t.and_local_timezone(shop::kst()).single())
+        .expect("KST has no gaps");
+    (midnight - TimeDelta::days(days), midnight)
 }
 
 /// Counters since start.
@@ -173,6 +196,7 @@ impl FakeNaver {
             config.seed,
             config.rate_per_sec,
             config.latency,
+            config.clock,
         ));
 
         let listener = TcpListener::bind("127.0.0.1:0")

@@ -24,7 +24,8 @@ use axum::extract::{Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
-use chrono::{DateTime, FixedOffset, TimeDelta, Utc};
+use chrono::{DateTime, FixedOffset, TimeDelta};
+use ordersync_core::clock::Clock;
 use serde_json::{Map, Value, json};
 
 use super::auth::{self, Credentials, Tokens};
@@ -56,6 +57,7 @@ pub(crate) struct Shared {
     pub state: Mutex<MutableState>,
     trace_prefix: u64,
     next_trace: AtomicU64,
+    clock: Arc<dyn Clock>,
 }
 
 /// What changes while serving; one lock, never held across an await.
@@ -76,8 +78,10 @@ impl Shared {
         seed: u64,
         rate: u32,
         latency: Duration,
+        clock: Arc<dyn Clock>,
     ) -> Shared {
-        let clock = std::time::SystemTime::now()
+        // Only makes tokens and trace ids differ between servers; not a "now".
+        let clock_seed = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap_or_default()
             .as_nanos() as u64;
@@ -85,7 +89,7 @@ impl Shared {
             shop: std::sync::RwLock::new(shop),
             creds,
             state: Mutex::new(MutableState {
-                tokens: Tokens::new(seed ^ clock),
+                tokens: Tokens::new(seed ^ clock_seed),
                 limiter: Limiter::new(rate),
                 faults: Faults::default(),
                 hidden: HashSet::new(),
@@ -93,8 +97,9 @@ impl Shared {
                 log: Vec::new(),
                 latency,
             }),
-            trace_prefix: clock.rotate_left(17) ^ seed,
+            trace_prefix: clock_seed.rotate_left(17) ^ seed,
             next_trace: AtomicU64::new(1),
+            clock,
         }
     }
 
@@ -151,11 +156,11 @@ impl ApiError {
         ApiError::new(400, "4000", format!("{kind}.request.{name}")).input(name, kind, detail)
     }
 
-    fn reply(self, trace: &str) -> Reply {
+    fn reply(self, trace: &str, now: DateTime<FixedOffset>) -> Reply {
         let mut body = Map::new();
         body.insert("code".into(), json!(self.code));
         body.insert("message".into(), json!(self.message));
-        body.insert("timestamp".into(), json!(naver_time(now_kst())));
+        body.insert("timestamp".into(), json!(naver_time(now)));
         body.insert("traceId".into(), json!(trace));
         if !self.invalid_inputs.is_empty() {
             body.insert("invalidInputs".into(), Value::Array(self.invalid_inputs));
@@ -225,8 +230,11 @@ impl Reply {
     }
 }
 
-fn now_kst() -> DateTime<FixedOffset> {
-    Utc::now().with_timezone(&kst())
+impl Shared {
+    /// The server's "now", in KST as NAVER answers.
+    pub fn now_kst(&self) -> DateTime<FixedOffset> {
+        self.clock.now().with_timezone(&kst())
+    }
 }
 
 fn classify(method: &Method, path: &str) -> Option<Endpoint> {
@@ -262,7 +270,7 @@ pub(crate) async fn handle(State(shared): State<Arc<Shared>>, request: Request) 
             dispatch(&shared, endpoint, &parts, body, &trace).await,
             kind,
         ),
-        Some(kind) => fault_reply(kind, &trace),
+        Some(kind) => fault_reply(kind, &trace, shared.now_kst()),
         None => dispatch(&shared, endpoint, &parts, body, &trace).await,
     };
     {
@@ -281,7 +289,7 @@ pub(crate) async fn handle(State(shared): State<Arc<Shared>>, request: Request) 
     reply.into_response(&trace, started)
 }
 
-fn fault_reply(kind: FaultKind, trace: &str) -> Reply {
+fn fault_reply(kind: FaultKind, trace: &str, now: DateTime<FixedOffset>) -> Reply {
     match kind {
         FaultKind::Status { status, code } => {
             let message = match code {
@@ -302,7 +310,7 @@ fn fault_reply(kind: FaultKind, trace: &str) -> Reply {
                     ("GNCP-GW-Quota-Remaining", "0".to_owned()),
                 ];
             }
-            error.reply(trace)
+            error.reply(trace, now)
         }
         FaultKind::HtmlOk => html_page(200),
         FaultKind::HtmlStatus(status) => html_page(status),
@@ -318,13 +326,14 @@ fn fault_reply(kind: FaultKind, trace: &str) -> Reply {
                 "9999",
                 "일시적인 오류가 발생했습니다. 잠시 후 다시 시도해 주세요.",
             )
-            .reply(trace);
+            .reply(trace, now);
             reply.status = 200;
             reply
         }
         // Handled by the caller (it delays, or tampers with the normal answer).
         FaultKind::Delay(_) | FaultKind::TruncatedOk | FaultKind::Rewrite { .. } => {
-            ApiError::new(500, "GW.INTERNAL_SERVER_ERROR", "not a standalone fault").reply(trace)
+            ApiError::new(500, "GW.INTERNAL_SERVER_ERROR", "not a standalone fault")
+                .reply(trace, now)
         }
     }
 }
@@ -409,14 +418,16 @@ async fn dispatch(
     body: Body,
     trace: &str,
 ) -> Reply {
+    let now = shared.now_kst();
     let Some(endpoint) = endpoint else {
-        return ApiError::new(404, "GW.NOT_FOUND", "요청한 API를 찾을 수 없습니다.").reply(trace);
+        return ApiError::new(404, "GW.NOT_FOUND", "요청한 API를 찾을 수 없습니다.")
+            .reply(trace, now);
     };
     let bytes = match to_bytes(body, MAX_BODY).await {
         Ok(bytes) => bytes,
         Err(_) => {
             return ApiError::new(413, "4000", "request body is too large or unreadable")
-                .reply(trace);
+                .reply(trace, now);
         }
     };
     let result = match endpoint {
@@ -425,7 +436,7 @@ async fn dispatch(
         // `classify` never yields it.
         Endpoint::Any => Err(ApiError::new(404, "GW.NOT_FOUND", "no such API")),
     };
-    result.unwrap_or_else(|error| error.reply(trace))
+    result.unwrap_or_else(|error| error.reply(trace, now))
 }
 
 fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
@@ -439,7 +450,7 @@ fn token(shared: &Shared, parts: &Parts, body: &[u8]) -> Result<Reply, ApiError>
         parts.uri.query(),
         header(&parts.headers, "content-type"),
         body,
-        Utc::now().timestamp_millis(),
+        shared.clock.now().timestamp_millis(),
     )?;
     let mut state = shared.lock();
     let (token, expires_in, new) =
@@ -483,13 +494,26 @@ fn authenticated(
     let result = if !verdict.allowed {
         Err(ApiError::new(429, "GW.RATE_LIMIT", RATE_LIMIT_MESSAGE))
     } else if endpoint == Endpoint::Feed {
-        feed(&shared.current_shop(), parts.uri.query(), now_kst(), trace).map(|(reply, rows)| {
+        feed(
+            &shared.current_shop(),
+            parts.uri.query(),
+            shared.now_kst(),
+            trace,
+        )
+        .map(|(reply, rows)| {
             state.stats.feed_rows += rows as u64;
             reply
         })
     } else {
         let hidden = &state.hidden;
-        let outcome = details(&shared.current_shop(), hidden, &parts.headers, body, trace);
+        let outcome = details(
+            &shared.current_shop(),
+            hidden,
+            &parts.headers,
+            body,
+            trace,
+            shared.now_kst(),
+        );
         let (reply, requested) = outcome;
         state.stats.detail_ids_requested += requested as u64;
         reply
@@ -743,6 +767,7 @@ fn details(
     headers: &HeaderMap,
     body: &[u8],
     trace: &str,
+    now: DateTime<FixedOffset>,
 ) -> (Result<Reply, ApiError>, usize) {
     let json_typed = header(headers, "content-type")
         .and_then(|v| v.split(';').next())
@@ -821,7 +846,7 @@ fn details(
         .collect();
     (
         Ok(Reply::ok(json!({
-            "timestamp": naver_time(now_kst()),
+            "timestamp": naver_time(now),
             "traceId": trace,
             "data": data,
         }))),
