@@ -1,5 +1,5 @@
-//! A corpus of malformed execution inputs through the real state machine: each one ends in the
-//! `Failed` state as `Ordersync.InvalidInput` with the bad field named in the cause — never a
+//! A corpus of malformed execution inputs through the real state machine: each one fails the
+//! execution at Plan as `Ordersync.InvalidInput` with the bad field named in the cause — never a
 //! panic, never a retry, and nothing sent to NAVER or Google or written to the store (only the
 //! local run's own journal).
 

@@ -13,7 +13,8 @@
 //!
 //! Faults (each persists for the whole failing execution, so its retries fail too):
 //! - per state (Plan, Import, Transform, Insert): an error before any work; the process killed
-//!   as soon as it has the event (`Lambda.Unknown`); the process killed 50 ms in, as Lambda does
+//!   as soon as it has the event (`Runtime.ExitError`, as the Lambda service reports a process
+//!   that exits); the process killed 50 ms in, as Lambda does
 //!   at a timeout (`Sandbox.Timedout`); the work done in full, then the answer lost to a Lambda
 //!   503 (`Lambda.ServiceException`, "applied then 503");
 //! - per write inside insert (before write k+1 of n, for every k): Google rejects write k+1
@@ -226,7 +227,7 @@ impl<'a> Faulty<'a> {
     fn failure(&self) -> Failure {
         let (error, error_type) = match self.kind {
             Kind::Error => ("Ordersync.Internal", "Ordersync.Internal"),
-            Kind::Killed => ("Lambda.Unknown", "Runtime.ExitError"),
+            Kind::Killed => ("Runtime.ExitError", "Runtime.ExitError"),
             Kind::Timeout => ("Sandbox.Timedout", "Sandbox.Timedout"),
             Kind::AppliedThen503 => ("Lambda.ServiceException", "ServiceException"),
         };
@@ -248,7 +249,7 @@ impl<'a> Faulty<'a> {
             // Finished before the kill: its answer is lost all the same.
             Ok(_) => self.failure(),
             Err(failure) => {
-                assert_eq!(failure.error, "Lambda.Unknown", "{failure:?}");
+                assert_eq!(failure.error, "Runtime.ExitError", "{failure:?}");
                 self.failure()
             }
         }
@@ -327,7 +328,7 @@ impl<'a> Faulty<'a> {
         };
         match (self.kind, result) {
             (Kind::Killed | Kind::Timeout, Err(failure)) => {
-                assert_eq!(failure.error, "Lambda.Unknown", "{failure:?}");
+                assert_eq!(failure.error, "Runtime.ExitError", "{failure:?}");
                 Err(self.failure())
             }
             (_, result) => result,

@@ -12,7 +12,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use aws_sdk_secretsmanager::error::{ProvideErrorMetadata, SdkError};
-use ordersync_core::errors::{ErrorName, StepError};
+use ordersync_core::errors::{ErrorName, StepError, secrets_manager_error};
 use ordersync_core::request::AccountRef;
 use ordersync_naver::source::{EnvCredentials, FileCredentials, unknown_account};
 use ordersync_naver::{CredentialStore, Credentials};
@@ -57,13 +57,8 @@ impl CredentialStore for SecretsManagerCredentials {
                 return Err(unknown_account(account));
             }
             Err(e) => {
-                let code = e.code().unwrap_or("unknown").to_owned();
-                let name = match code.as_str() {
-                    "AccessDeniedException" | "DecryptionFailure" | "InvalidRequestException" => {
-                        ErrorName::Config
-                    }
-                    _ => ErrorName::Upstream,
-                };
+                let name = secrets_manager_error(e.code());
+                let code = e.code().unwrap_or("no answer").to_owned();
                 return Err(StepError::new(
                     name,
                     format!(

@@ -1,8 +1,8 @@
-//! The Google service-account key (JSON), read once at cold start:
+//! The Google service-account key (JSON), read once on the function's first invocation:
 //! `GOOGLE_APPLICATION_CREDENTIALS` (a file, local runs) or the Secrets Manager secret named by
 //! `ORDERSYNC_GOOGLE_SECRET_ID` (Lambda). The key never reaches a log line or an error message.
 
-use ordersync_core::errors::{ErrorName, StepError};
+use ordersync_core::errors::{ErrorName, StepError, secrets_manager_error};
 
 pub async fn load() -> Result<String, StepError> {
     if let Ok(path) = std::env::var("GOOGLE_APPLICATION_CREDENTIALS") {
@@ -28,11 +28,13 @@ pub async fn load() -> Result<String, StepError> {
         .await
         .map_err(|e| {
             use aws_sdk_secretsmanager::error::ProvideErrorMetadata;
+            // A missing or forbidden secret is configuration; a throttle or a network blip is
+            // retried by the state machine (before, every failure here was `Config`).
             StepError::new(
-                ErrorName::Config,
+                secrets_manager_error(e.code()),
                 format!(
                     "cannot read secret `{secret_id}` from Secrets Manager ({})",
-                    e.code().unwrap_or("unknown")
+                    e.code().unwrap_or("no answer")
                 ),
             )
         })?;

@@ -1,5 +1,10 @@
-//! The insert Lambda: store, Sheets client (service-account key read once) and lease settings
-//! built at cold start, then every invocation runs [`ordersync_insert::handle`].
+//! The insert Lambda: every invocation runs [`ordersync_insert::handle`] with the store, the
+//! Sheets client (service-account key from Secrets Manager or a file) and the lease settings.
+//!
+//! Those are built on the first invocation, not before the runtime loop: a failure there (a
+//! wrong secret name, an unreadable key, a Secrets Manager blip) is then that invocation's
+//! error with its `Ordersync.*` name, and the next invocation tries again. Built before the
+//! loop, it could only end the process, which Lambda reports as `Runtime.ExitError`.
 
 use std::time::Duration;
 
@@ -11,41 +16,47 @@ use ordersync_core::store::AnyStore;
 use ordersync_core::{StepError, logging};
 use ordersync_insert::{handle, key, parse_event};
 use ordersync_sheets::{SheetsClient, SheetsConfig};
+use tokio::sync::OnceCell;
 
-async fn start() -> Result<(AnyStore, SheetsClient, LeaseConfig), StepError> {
+struct Parts {
+    store: AnyStore,
+    sheets: SheetsClient,
+    lease: LeaseConfig,
+}
+
+async fn start() -> Result<Parts, StepError> {
+    let lease = LeaseConfig::from_env()?;
+    let config = SheetsConfig::from_env()?;
     let store = AnyStore::from_env(None).await?;
     let key = key::load().await?;
-    let sheets = SheetsClient::new(&key, SheetsConfig::from_env()?).await?;
-    let lease = LeaseConfig::from_env()?;
-    Ok((store, sheets, lease))
+    let sheets = SheetsClient::new(&key, config).await?;
+    Ok(Parts {
+        store,
+        sheets,
+        lease,
+    })
 }
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     logging::init();
-    let (store, sheets, lease) = match start().await {
-        Ok(parts) => parts,
-        Err(e) => {
-            tracing::error!(error = %e, "cannot start");
-            return Err(e.into());
-        }
-    };
-    let (store, sheets, lease) = (&store, &sheets, &lease);
+    let parts = &OnceCell::new();
     lambda_runtime::run(service_fn(
         move |event: LambdaEvent<serde_json::Value>| async move {
             // 10 s kept back to release the lease and answer.
             let deadline = deadline_from(event.context.deadline, Duration::from_secs(10));
             // Boxed to keep the runtime's future type shallow (see the transform Lambda).
             Box::pin(async move {
-                handle(
+                let event = parse_event(event.payload)?;
+                let parts = parts.get_or_try_init(start).await.inspect_err(|e| {
+                    tracing::error!(error = %e, "cannot start");
+                })?;
+                let Parts {
                     store,
                     sheets,
                     lease,
-                    &SystemClock,
-                    parse_event(event.payload)?,
-                    deadline,
-                )
-                .await
+                } = parts;
+                handle(store, sheets, lease, &SystemClock, event, deadline).await
             })
             .await
         },

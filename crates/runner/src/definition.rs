@@ -405,6 +405,7 @@ fn result_handling(f: &mut Fields<'_>, name: &str) -> Result<ResultHandling, Def
             rf.finish()?;
             retry.push(retrier);
         }
+        wildcard_alone_and_last(retry.iter().map(|r| &r.error_equals), name, "retrier")?;
     }
     let mut catch = Vec::new();
     if let Some(list) = f.take("Catch") {
@@ -424,6 +425,7 @@ fn result_handling(f: &mut Fields<'_>, name: &str) -> Result<ResultHandling, Def
             cf.finish()?;
             catch.push(catcher);
         }
+        wildcard_alone_and_last(catch.iter().map(|c| &c.error_equals), name, "catcher")?;
     }
     Ok(ResultHandling {
         result_selector,
@@ -431,6 +433,25 @@ fn result_handling(f: &mut Fields<'_>, name: &str) -> Result<ResultHandling, Def
         retry,
         catch,
     })
+}
+
+/// Step Functions refuses a definition where `States.ALL` shares an `ErrorEquals` or is not in
+/// the last retrier (catcher): the entries after it could never match.
+fn wildcard_alone_and_last<'a>(
+    lists: impl ExactSizeIterator<Item = &'a Vec<String>>,
+    name: &str,
+    what: &str,
+) -> Result<(), DefinitionError> {
+    let count = lists.len();
+    for (i, list) in lists.enumerate() {
+        if list.iter().any(|e| e == "States.ALL") && (list.len() > 1 || i + 1 < count) {
+            return Err(err(
+                name,
+                format!("`States.ALL` must be alone in the last {what}'s `ErrorEquals`"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn error_list(value: Option<&Value>, name: &str) -> Result<Vec<String>, DefinitionError> {

@@ -8,9 +8,12 @@
 //! `Catch` (its `ResultPath` places `{Error, Cause}` onto the raw input). Path errors are
 //! `States.Runtime`, which — as in Step Functions — no `Catch` handles.
 //!
-//! Every successful Task result is written to a [`Journal`] before it is used; a later run of the
-//! same execution name replays those results instead of invoking again, so it resumes at the
-//! failed state (or the failed Map iterations) like a console redrive.
+//! Every *finished* Task or Map is written to a [`Journal`] before its result is used: a success
+//! as its result, an error that a `Catch` handled as that error (a caught error finishes the
+//! state, exactly as on AWS). A later run of the same execution name replays finished states
+//! instead of running them again, which is Step Functions' redrive rule: only states that did
+//! not finish run again — the failed Task, or only the failed Map iterations — and after a
+//! `Catch → Fail` that is the `Fail` state, not the Task.
 //!
 //! This module does not know what the functions do: an [`Invoker`] runs them.
 
@@ -244,10 +247,16 @@ impl<I: Invoker, J: Journal, O: Observer> Interpreter<'_, I, J, O> {
                 return Ok((select(&state.output_path, &placed)?, state.next.clone()));
             }
             Kind::Task(t) => {
+                if let Some(caught) = self.caught_before(&task, &t.result).await? {
+                    return self.take_catch(&t.result, raw, caught);
+                }
                 let attempt = || self.task_attempt(&task, &t.parameters, &effective, context);
                 (self.with_retry(&task, &t.result, attempt).await, &t.result)
             }
             Kind::Map(map) => {
+                if let Some(caught) = self.caught_before(&task, &map.result).await? {
+                    return self.take_catch(&map.result, raw, caught);
+                }
                 let attempt = || -> Step<'_> {
                     let effective = &effective;
                     let task = &task;
@@ -322,15 +331,61 @@ impl<I: Invoker, J: Journal, O: Observer> Interpreter<'_, I, J, O> {
                 Ok((select(&state.output_path, &placed)?, state.next.clone()))
             }
             Err(Stop::Fatal(f)) => Err(Stop::Fatal(f)),
-            Err(Stop::Failed(failure)) => match catcher(&handling.catch, &failure.error) {
-                Some(c) => {
-                    let error = json!({"Error": failure.error, "Cause": failure.cause});
-                    let placed = place(&c.result_path, raw, error)?;
-                    Ok((placed, Some(c.next.clone())))
+            Err(Stop::Failed(failure)) => {
+                if catcher(&handling.catch, &failure.error).is_none() {
+                    return Err(Stop::Failed(failure));
                 }
-                None => Err(Stop::Failed(failure)),
-            },
+                // Caught: the state has finished. Journal it so that a redrive, like Step
+                // Functions', goes on from the catcher's `Next` instead of rerunning the state.
+                let record = json!({"Caught": {"Error": failure.error, "Cause": failure.cause}});
+                self.journal
+                    .save(&caught_key(&task), &record)
+                    .await
+                    .map_err(Stop::Fatal)?;
+                self.take_catch(handling, raw, failure)
+            }
         }
+    }
+
+    /// The error a `Catch` handled in an earlier run of this execution, if there was one.
+    async fn caught_before(
+        &self,
+        task: &str,
+        handling: &ResultHandling,
+    ) -> Result<Option<Failure>, Stop> {
+        if handling.catch.is_empty() {
+            return Ok(None);
+        }
+        let Some(record) = self
+            .journal
+            .load(&caught_key(task))
+            .await
+            .map_err(Stop::Fatal)?
+        else {
+            return Ok(None);
+        };
+        let text = |field: &str| {
+            record["Caught"][field]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        };
+        Ok(Some(Failure::new(text("Error"), text("Cause"))))
+    }
+
+    /// Places a caught error with the first matching catcher and moves to its `Next`.
+    fn take_catch(
+        &self,
+        handling: &ResultHandling,
+        raw: Value,
+        failure: Failure,
+    ) -> Result<(Value, Option<String>), Stop> {
+        let Some(c) = catcher(&handling.catch, &failure.error) else {
+            return Err(Stop::Failed(failure));
+        };
+        let error = json!({"Error": failure.error, "Cause": failure.cause});
+        let placed = place(&c.result_path, raw, error)?;
+        Ok((placed, Some(c.next.clone())))
     }
 
     /// One invocation of a Task's function, or its journaled result.
@@ -443,6 +498,11 @@ pub fn retry_delay(retrier: &Retrier, done: u32) -> Duration {
         seconds *= fastrand::f64();
     }
     Duration::from_secs_f64(seconds.max(0.0))
+}
+
+/// The journal entry of a state whose error a `Catch` handled (apart from Task results).
+fn caught_key(task: &str) -> String {
+    format!("{task}#caught")
 }
 
 fn fatal(cause: impl Into<String>) -> Stop {

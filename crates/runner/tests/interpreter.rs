@@ -421,6 +421,21 @@ fn unsupported_constructs_are_refused_naming_the_state() {
         assert_eq!(e.state, state, "{e}");
         assert!(e.to_string().contains(needle), "{needle}: {e}");
     }
+    for (retry, needle) in [
+        (
+            json!([{"ErrorEquals": ["States.ALL", "Transient"]}]),
+            "alone",
+        ),
+        (
+            json!([{"ErrorEquals": ["States.ALL"]}, {"ErrorEquals": ["Transient"]}]),
+            "last",
+        ),
+    ] {
+        let mut d = base.clone();
+        d["States"]["A"]["Retry"] = retry;
+        let e = load(&d.to_string(), &BTreeMap::new()).unwrap_err();
+        assert!(e.to_string().contains(needle) && e.state == "A", "{e}");
+    }
     let mut distributed = map_definition(1);
     distributed["States"]["Each"]["ItemProcessor"]["ProcessorConfig"] =
         json!({"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"});
@@ -457,5 +472,214 @@ fn the_pipeline_definition_loads_with_its_three_placeholders() {
         .map(|p| (p.clone(), format!("local:{p}")))
         .collect();
     let machine = load(&text, &values).unwrap();
-    assert_eq!(machine.start_at, "Receive");
+    assert_eq!(machine.start_at, "Plan");
+}
+
+/// The shape `statemachine.asl.json` has: no `Catch`; own non-retryable names first with
+/// `MaxAttempts: 0`, then a last `States.ALL` retrier for whatever the service reports.
+fn no_catch_definition() -> Value {
+    let retry = json!([
+        {"ErrorEquals": ["Ordersync.Sheet"], "MaxAttempts": 0},
+        {"ErrorEquals": ["States.ALL"], "IntervalSeconds": 1, "MaxAttempts": 2}
+    ]);
+    json!({
+        "StartAt": "A",
+        "States": {
+            "A": task("fa", json!({"ResultPath": "$.a", "Retry": retry.clone(), "Next": "Each"})),
+            "Each": {
+                "Type": "Map",
+                "ItemsPath": "$.items",
+                "ItemSelector": {"value.$": "$$.Map.Item.Value"},
+                "ItemProcessor": {
+                    "ProcessorConfig": {"Mode": "INLINE"},
+                    "StartAt": "W",
+                    "States": {"W": task("fw", json!({"Retry": retry.clone(), "End": true}))}
+                },
+                "ResultPath": "$.results",
+                "Next": "B"
+            },
+            "B": task("fb", json!({"ResultPath": "$.b", "Retry": retry, "End": true}))
+        }
+    })
+}
+
+#[tokio::test]
+async fn runtime_names_of_a_dead_function_are_retried_by_the_last_retrier() {
+    for error in [
+        "Runtime.ExitError",
+        "Runtime.OutOfMemory",
+        "Lambda.Unknown",
+        "Sandbox.Timedout",
+    ] {
+        let (_d, store) = store();
+        let script = Script::default();
+        script.fail("fb", 2, error);
+        let log = Log::default();
+        let out = run(
+            no_catch_definition(),
+            json!({"items": ["x"]}),
+            &script,
+            &log,
+            "exec-dead",
+            &store,
+        )
+        .await;
+        assert!(matches!(out, Outcome::Succeeded { .. }), "{error}: {out:?}");
+        assert_eq!(script.calls("fb"), 3, "{error}");
+    }
+    // Our own non-retryable name is not: MaxAttempts 0 wins because it matches first.
+    let (_d, store) = store();
+    let script = Script::default();
+    script.fail("fb", 1, "Ordersync.Sheet");
+    let out = run(
+        no_catch_definition(),
+        json!({"items": ["x"]}),
+        &script,
+        &Log::default(),
+        "exec-sheet",
+        &store,
+    )
+    .await;
+    let Outcome::Failed { failure, .. } = out else {
+        panic!("{out:?}")
+    };
+    assert_eq!(failure.error, "Ordersync.Sheet");
+    assert!(
+        failure.cause.contains("errorType"),
+        "the function's own cause"
+    );
+    assert_eq!(script.calls("fb"), 1);
+}
+
+#[tokio::test]
+async fn a_redrive_after_a_failure_in_each_state_reruns_that_state_only() {
+    // (state that fails, its function, payload that fails there or None for "every call").
+    let items = json!(["a", "b", "c"]);
+    for (place, function, fail_when) in [
+        ("A", "fa", None),
+        ("Each[1]/W", "fw", Some(json!({"value": "b"}))),
+        ("B", "fb", None),
+    ] {
+        let (_d, store) = store();
+        let script = Script::default();
+        match &fail_when {
+            Some(payload) => {
+                *script.fail_when.lock().unwrap() =
+                    Some((payload.clone(), Failure::new("Ordersync.Sheet", "{}")))
+            }
+            None => script.fail(function, 1, "Ordersync.Sheet"),
+        }
+        let input = json!({"items": items});
+        let out = run(
+            no_catch_definition(),
+            input.clone(),
+            &script,
+            &Log::default(),
+            "exec-redrive",
+            &store,
+        )
+        .await;
+        let Outcome::Failed { failure, runs: 1 } = out else {
+            panic!("{place}: {out:?}")
+        };
+        assert_eq!(failure.error, "Ordersync.Sheet", "{place}");
+        let first: HashMap<&str, usize> = ["fa", "fw", "fb"]
+            .into_iter()
+            .map(|f| (f, script.calls(f)))
+            .collect();
+
+        *script.fail_when.lock().unwrap() = None;
+        let log = Log::default();
+        let out = run(
+            no_catch_definition(),
+            input,
+            &script,
+            &log,
+            "exec-redrive",
+            &store,
+        )
+        .await;
+        assert!(
+            matches!(out, Outcome::Succeeded { runs: 2, .. }),
+            "{place}: {out:?}"
+        );
+        let invoked: Vec<String> = log
+            .0
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|l| l.starts_with("ok ") && !l.ends_with("(replayed)"))
+            .map(|l| l[3..].to_owned())
+            .collect();
+        // The failed state runs again, and so does every state after it, which never ran.
+        let expected: Vec<&str> = match place {
+            "A" => vec!["A", "Each[0]/W", "Each[1]/W", "Each[2]/W", "B"],
+            "Each[1]/W" => vec!["Each[1]/W", "B"],
+            _ => vec!["B"],
+        };
+        let mut invoked_sorted = invoked.clone();
+        invoked_sorted.sort();
+        let mut expected_sorted: Vec<String> = expected.iter().map(|s| s.to_string()).collect();
+        expected_sorted.sort();
+        assert_eq!(invoked_sorted, expected_sorted, "{place}");
+        // Nothing that had finished was invoked again.
+        let again = |f: &str| script.calls(f) - first[f];
+        match place {
+            "A" => assert_eq!((again("fa"), again("fw"), again("fb")), (1, 3, 1)),
+            "Each[1]/W" => assert_eq!((again("fa"), again("fw"), again("fb")), (0, 1, 1)),
+            _ => assert_eq!((again("fa"), again("fw"), again("fb")), (0, 0, 1)),
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_redrive_after_catch_to_fail_reenters_fail_and_does_not_rerun_the_task() {
+    // On AWS a caught error finishes the Task; a redrive reruns only unfinished states, which
+    // after `Catch → Fail` is the Fail state. The runner must not be friendlier than that.
+    let (_d, store) = store();
+    let script = Script::default();
+    script.fail("fa", 1, "Ordersync.Sheet");
+    let out = run(
+        retry_catch_definition(),
+        json!({"x": 1}),
+        &script,
+        &Log::default(),
+        "exec-caught",
+        &store,
+    )
+    .await;
+    assert!(
+        matches!(out, Outcome::Failed { ref failure, runs: 1 } if failure.error == "Ordersync.Sheet"),
+        "{out:?}"
+    );
+    assert_eq!(script.calls("fa"), 1);
+
+    // The fault is gone, but a redrive re-enters `Failed` with the recorded error.
+    let out = run(
+        retry_catch_definition(),
+        json!({"x": 1}),
+        &script,
+        &Log::default(),
+        "exec-caught",
+        &store,
+    )
+    .await;
+    let Outcome::Failed { failure, runs: 2 } = out else {
+        panic!("{out:?}")
+    };
+    assert_eq!(failure.error, "Ordersync.Sheet");
+    assert_eq!(script.calls("fa"), 1, "the caught Task must not run again");
+
+    // A new execution (another name) runs from StartAt and succeeds.
+    let out = run(
+        retry_catch_definition(),
+        json!({"x": 1}),
+        &script,
+        &Log::default(),
+        "exec-caught-new",
+        &store,
+    )
+    .await;
+    assert!(matches!(out, Outcome::Succeeded { .. }), "{out:?}");
+    assert_eq!(script.calls("fa"), 2);
 }

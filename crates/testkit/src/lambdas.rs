@@ -6,9 +6,11 @@
 //! its own [`RuntimeApi`]) or, when every instance is busy (a Map running iterations at once),
 //! to a new one: a cold start. As in Lambda:
 //! - a function error is the Task's error, its `{"errorType","errorMessage"}` JSON the cause;
-//! - a process that exits without answering (crash, OOM, or [`Lambdas::kill`]) fails the
-//!   invocation as `Lambda.Unknown` (how Step Functions reports crashes) and is replaced by a
-//!   cold start next time;
+//! - a process that exits without answering (a panic under `panic = "abort"`, an OOM, an error
+//!   returned from `main`, or [`Lambdas::kill`]) fails the invocation as `Runtime.ExitError`,
+//!   the `errorType` the Lambda service answers with and Step Functions matches
+//!   (`../shared/reference/step-functions-lambda.md`, "Crashes, timeouts and OOM"), and is
+//!   replaced by a cold start next time;
 //! - an invocation still running at the function's timeout is killed and fails as
 //!   `Sandbox.Timedout`.
 //!
@@ -147,7 +149,7 @@ impl Lambdas {
             let output = process.output();
             self.retire(&process);
             return Err(Failure::new(
-                "Lambda.Unknown",
+                "Runtime.ExitError",
                 cause(
                     "Runtime.ExitError",
                     &format!("the function exited or hung during init: {output}"),
@@ -237,9 +239,10 @@ impl Lambdas {
                 error_type,
                 error_message,
             })) => {
+                // The runtime reported its own init failure: that is the invocation's error.
                 self.retire(&instance.process);
                 Err(Failure::new(
-                    "Lambda.Unknown",
+                    error_type.clone(),
                     cause(&error_type, &error_message),
                 ))
             }
@@ -262,10 +265,10 @@ impl Lambdas {
                 self.retire(&instance.process);
                 self.record(function, |s| s.crashes += 1);
                 Err(Failure::new(
-                    "Lambda.Unknown",
+                    "Runtime.ExitError",
                     cause(
                         "Runtime.ExitError",
-                        "Runtime exited without providing a reason",
+                        "Error: Runtime exited without providing a reason",
                     ),
                 ))
             }
@@ -361,7 +364,7 @@ mod tests {
             });
         assert_eq!(count, 1);
         let failure = killed.unwrap_err();
-        assert_eq!(failure.error, "Lambda.Unknown");
+        assert_eq!(failure.error, "Runtime.ExitError");
         assert!(failure.cause.contains("Runtime.ExitError"), "{failure:?}");
 
         assert_eq!(

@@ -1,28 +1,34 @@
-//! The transform Lambda: configuration and the store are built once at cold start, then every
-//! invocation runs [`ordersync_transform::handle`].
+//! The transform Lambda: every invocation runs [`ordersync_transform::handle`] with the store.
+//!
+//! The store is built on the first invocation, not before the runtime loop, so a configuration
+//! error is that invocation's `Ordersync.Config` instead of a process exit (which Lambda
+//! reports as `Runtime.ExitError`), and the next invocation tries again.
 
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use ordersync_core::store::AnyStore;
 use ordersync_core::{StepError, logging};
 use ordersync_transform::handler::{handle, parse_event};
+use tokio::sync::OnceCell;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     logging::init();
-    let store = match AnyStore::from_env(None).await {
-        Ok(store) => store,
-        Err(e) => {
-            let e = StepError::from(e);
-            tracing::error!(error = %e, "cannot start");
-            return Err(e.into());
-        }
-    };
-    let store = &store;
+    let store = &OnceCell::new();
     lambda_runtime::run(service_fn(
         move |event: LambdaEvent<serde_json::Value>| async move {
             // Boxed: the handler's future is deep enough to overflow rustc's layout query limit
             // when inlined into the runtime's own futures.
-            Box::pin(async move { handle(store, parse_event(event.payload)?).await }).await
+            Box::pin(async move {
+                let event = parse_event(event.payload)?;
+                let store = store
+                    .get_or_try_init(|| async {
+                        AnyStore::from_env(None).await.map_err(StepError::from)
+                    })
+                    .await
+                    .inspect_err(|e| tracing::error!(error = %e, "cannot start"))?;
+                handle(store, event).await
+            })
+            .await
         },
     ))
     .await
