@@ -46,6 +46,9 @@ pub fn built_binary(package: &str, bin: &str, release: bool) -> PathBuf {
             command.env_remove(name);
         }
     }
+    // Under `.ci/test-at` the tests run with libfaketime preloaded (a shifted wall clock); the
+    // build itself must not, since rustc can deadlock under it.
+    command.env_remove("LD_PRELOAD");
     command
         .current_dir(&root)
         .args(["build", "--message-format=json-render-diagnostics"]);
@@ -141,6 +144,13 @@ impl FunctionProcess {
         command
             .env_clear()
             .envs(std::env::var_os("PATH").map(|path| ("PATH", path)))
+            // The machine's clock, as a Lambda shares it with the test: under `.ci/test-at` the
+            // shifted wall clock (libfaketime) must reach the function too, or it would disagree
+            // with the test and the fakes about "now".
+            .envs(std::env::vars_os().filter(|(name, _)| {
+                name.to_str()
+                    .is_some_and(|n| n == "LD_PRELOAD" || n.starts_with("FAKETIME"))
+            }))
             .envs(env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
