@@ -10,11 +10,14 @@
 //! retry is refused (an `addSheet` applied by an attempt whose answer was lost: "already
 //! exists") is checked against the tabs and counts as done when the tab is there and big enough.
 
+use std::str::FromStr;
 use std::time::Instant;
 
 use google_sheets4::api::{
-    AddSheetRequest, AppendDimensionRequest, GridProperties, Request, SheetProperties, ValueRange,
+    AddSheetRequest, GridProperties, Request, SheetProperties, UpdateSheetPropertiesRequest,
+    ValueRange,
 };
+use google_sheets4::FieldMask;
 use ordersync_core::errors::StepError;
 use ordersync_core::rows::SheetRow;
 use tracing::info;
@@ -27,6 +30,9 @@ use ordersync_core::rows::Cell;
 
 /// Google recommends requests of at most 2 MB.
 pub const MAX_REQUEST_BYTES: usize = 2_000_000;
+
+/// The rows of a tab ordersync creates, at least: the frozen header and one more.
+const MIN_NEW_TAB_ROWS: usize = 2;
 
 /// What an upsert did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
@@ -225,7 +231,9 @@ pub async fn upsert(
             .sum();
         let (rows_after, cols_after) = match ours {
             Some(t) => (t.rows.max(need_rows), t.cols.max(need_cols)),
-            None => (need_rows, need_cols),
+            // At least the frozen header and one row: Google refuses a tab whose every row is
+            // frozen ("You can't freeze all visible rows"), which a first, empty window asks for.
+            None => (need_rows.max(MIN_NEW_TAB_ROWS), need_cols),
         };
         let total = others + rows_after * cols_after;
         let limit = client.config().max_cells;
@@ -250,25 +258,30 @@ pub async fn upsert(
                 }),
                 ..Default::default()
             }],
-            Some(t) => {
-                let mut requests = Vec::new();
-                for (dimension, have, want) in [
-                    ("ROWS", t.rows, rows_after),
-                    ("COLUMNS", t.cols, cols_after),
-                ] {
-                    if want > have {
-                        requests.push(Request {
-                            append_dimension: Some(AppendDimensionRequest {
-                                sheet_id: Some(t.sheet_id),
-                                dimension: Some(dimension.into()),
-                                length: Some((want - have) as i32),
-                            }),
+            // Absolute sizes, not `appendDimension`: that one is relative, so a retry after an
+            // answer that was lost (the client retries a 503 itself) would grow the grid twice
+            // and spend the workbook's cell budget. Setting the size again is harmless. The
+            // mask names only the two counts; a mask of `gridProperties` would reset the frozen
+            // rows to 0.
+            Some(t) if rows_after > t.rows || cols_after > t.cols => vec![Request {
+                update_sheet_properties: Some(UpdateSheetPropertiesRequest {
+                    properties: Some(SheetProperties {
+                        sheet_id: Some(t.sheet_id),
+                        grid_properties: Some(GridProperties {
+                            row_count: Some(rows_after as i32),
+                            column_count: Some(cols_after as i32),
                             ..Default::default()
-                        });
-                    }
-                }
-                requests
-            }
+                        }),
+                        ..Default::default()
+                    }),
+                    fields: Some(
+                        FieldMask::from_str("gridProperties.rowCount,gridProperties.columnCount")
+                            .expect("a literal field mask"),
+                    ),
+                }),
+                ..Default::default()
+            }],
+            Some(_) => Vec::new(),
         };
         if !requests.is_empty() {
             guard.before_write().await?;

@@ -432,3 +432,63 @@ async fn an_error_body_that_is_not_googles_is_classified_by_its_http_status() {
     }
     assert_eq!(fake.stats().applied_writes, 0);
 }
+
+#[tokio::test]
+async fn a_first_empty_window_creates_a_tab_google_accepts() {
+    // A new seller's first window has no orders: the tab is still created (header frozen), with
+    // a row under the header — a tab whose every row is frozen is refused by Google, which
+    // failed such a run forever as Ordersync.Sheet.
+    let (fake, client) = setup(FakeGoogleConfig::default()).await;
+    let h = headers();
+    let s = upsert(&client, &target("빈 탭", &h), &[], soon(), &mut Unguarded)
+        .await
+        .unwrap();
+    assert_eq!((s.appended, s.updated, s.unchanged), (0, 0, 0));
+    let props = fake.tab_properties(SID, "빈 탭").expect("the tab exists");
+    assert_eq!(props.frozen_row_count, 1, "header frozen");
+    assert!(props.row_count >= 2, "{props:?}");
+    assert_eq!(fake.values(SID, "빈 탭"), vec![h.clone()]);
+
+    // The next window's orders go right under the header.
+    let rows: Vec<_> = (0..3).map(|i| row(i, "결제완료", "x", 1)).collect();
+    let s = upsert(&client, &target("빈 탭", &h), &rows, soon(), &mut Unguarded)
+        .await
+        .unwrap();
+    assert_eq!(s.appended, 3);
+    assert_eq!(fake.values(SID, "빈 탭").len(), 4);
+}
+
+#[tokio::test]
+async fn growing_the_grid_is_idempotent_when_the_answer_is_lost() {
+    // The grid grows by an absolute size (updateSheetProperties), so the client's own retry of
+    // a structure write that landed and was answered 503 sets the same size again instead of
+    // adding the rows a second time (appendDimension is relative).
+    let (fake, client) = setup(FakeGoogleConfig::default()).await;
+    let h = headers();
+    let first: Vec<_> = (0..10).map(|i| row(i, "결제완료", "x", 1)).collect();
+    upsert(&client, &target("grow", &h), &first, soon(), &mut Unguarded)
+        .await
+        .unwrap();
+    let before = fake.tab_properties(SID, "grow").unwrap();
+    let more: Vec<_> = (0..(before.row_count as u64 + 40))
+        .map(|i| row(i, "결제완료", "x", 1))
+        .collect();
+    fake.inject(GoogleFault::AppliedThen503 {
+        method: Method::SpreadsheetsBatchUpdate,
+        times: 1,
+    });
+    let s = upsert(&client, &target("grow", &h), &more, soon(), &mut Unguarded)
+        .await
+        .unwrap();
+    assert_eq!(s.appended as usize, more.len() - first.len());
+    let after = fake.tab_properties(SID, "grow").unwrap();
+    assert_eq!(
+        after.row_count as usize,
+        more.len() + 1,
+        "the header and one row per order, grown once: {after:?}"
+    );
+    assert_eq!(after.column_count, before.column_count);
+    assert_eq!(after.frozen_row_count, 1, "the narrow mask keeps the header frozen");
+    assert!(fake.stats().faults_fired >= 1);
+    assert_eq!(fake.values(SID, "grow").len(), more.len() + 1);
+}
