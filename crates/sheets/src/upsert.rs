@@ -13,11 +13,11 @@
 use std::str::FromStr;
 use std::time::Instant;
 
+use google_sheets4::FieldMask;
 use google_sheets4::api::{
     AddSheetRequest, GridProperties, Request, SheetProperties, UpdateSheetPropertiesRequest,
     ValueRange,
 };
-use google_sheets4::FieldMask;
 use ordersync_core::errors::StepError;
 use ordersync_core::rows::SheetRow;
 use tracing::info;

@@ -488,7 +488,10 @@ async fn growing_the_grid_is_idempotent_when_the_answer_is_lost() {
         "the header and one row per order, grown once: {after:?}"
     );
     assert_eq!(after.column_count, before.column_count);
-    assert_eq!(after.frozen_row_count, 1, "the narrow mask keeps the header frozen");
+    assert_eq!(
+        after.frozen_row_count, 1,
+        "the narrow mask keeps the header frozen"
+    );
     assert!(fake.stats().faults_fired >= 1);
     assert_eq!(fake.values(SID, "grow").len(), more.len() + 1);
 }
