@@ -151,6 +151,25 @@ impl google_sheets4::Delegate for HttpStatus {
     }
 }
 
+/// The OAuth error code when the token endpoint refused the service account itself (a revoked
+/// or deleted key, a wrong client, a bad assertion), as opposed to failing to answer.
+fn token_refusal(error: &(dyn std::error::Error + 'static)) -> Option<String> {
+    use yup_oauth2::error::AuthErrorCode as C;
+    let yup_oauth2::Error::AuthError(refusal) = error.downcast_ref::<yup_oauth2::Error>()? else {
+        return None;
+    };
+    match &refusal.error {
+        C::InvalidRequest
+        | C::InvalidClient
+        | C::InvalidGrant
+        | C::UnauthorizedClient
+        | C::UnsupportedGrantType
+        | C::InvalidScope
+        | C::AccessDenied => Some(refusal.error.as_str().to_owned()),
+        C::ExpiredToken | C::Other(_) => None,
+    }
+}
+
 /// Reads `'Tab'!A1:Z1000` → (1000, 26).
 fn grid_from_range(range: &str) -> Option<(usize, usize)> {
     let cells = range.rsplit('!').next()?;
@@ -245,11 +264,22 @@ impl SheetsClient {
             ),
             E::HttpError(_) | E::Io(_) => return Ok(Retry::Transient("connection failed".into())),
             E::JsonDecodeError(..) => return Ok(Retry::Transient("an unreadable answer".into())),
-            E::MissingToken(_) => {
-                return Err(SheetsError::Auth {
-                    status: "token".into(),
-                    message: "no access token could be obtained for the service account".into(),
-                });
+            // google-sheets4 turns every token failure into `MissingToken`. Only Google's own
+            // refusal of the service account is an auth failure; a network error, a 5xx or an
+            // HTML page from the token endpoint may pass and is retried like any other call.
+            E::MissingToken(inner) => {
+                return match token_refusal(inner.as_ref()) {
+                    Some(code) => Err(SheetsError::Auth {
+                        status: format!("token {code}"),
+                        message: format!(
+                            "Google refused the service account's token request ({code}): check the key (revoked or deleted?) and its project"
+                        ),
+                    }),
+                    None => Ok(Retry::Transient(
+                        "the token endpoint failed (connection, 5xx or an unreadable answer)"
+                            .into(),
+                    )),
+                };
             }
             other => {
                 return Err(SheetsError::Config(format!(

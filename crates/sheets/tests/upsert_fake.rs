@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use ordersync_core::errors::ErrorName;
 use ordersync_core::rows::{Cell, SheetRow};
 use ordersync_sheets::{SheetsClient, SheetsConfig, Target, Unguarded, upsert};
-use ordersync_testkit::google::{FakeGoogle, FakeGoogleConfig, GoogleFault, Method};
+use ordersync_testkit::google::{FakeGoogle, FakeGoogleConfig, GoogleFault, MalformedBody, Method};
 
 const SID: &str = "sheet-1";
 
@@ -494,4 +494,75 @@ async fn growing_the_grid_is_idempotent_when_the_answer_is_lost() {
     );
     assert!(fake.stats().faults_fired >= 1);
     assert_eq!(fake.values(SID, "grow").len(), more.len() + 1);
+}
+
+#[tokio::test]
+async fn a_token_endpoint_hiccup_is_retried_and_only_a_refusal_is_auth() {
+    // 503s and an HTML page from the token endpoint: retried, the upsert succeeds.
+    let (fake, client) = setup(FakeGoogleConfig::default()).await;
+    let h = headers();
+    let rows: Vec<_> = (0..3).map(|i| row(i, "결제완료", "x", 1)).collect();
+    fake.inject(GoogleFault::Status {
+        method: Method::Token,
+        status: 503,
+        times: 2,
+    });
+    fake.inject(GoogleFault::Malformed {
+        method: Method::Token,
+        status: 200,
+        body: MalformedBody::Html,
+        times: 1,
+    });
+    let s = upsert(&client, &target("t", &h), &rows, soon(), &mut Unguarded)
+        .await
+        .unwrap();
+    assert_eq!(s.appended, 3);
+    assert!(fake.stats().faults_fired >= 3, "{:?}", fake.stats());
+
+    // A token endpoint that never recovers: retryable Upstream at the deadline, not Auth.
+    let (fake, client) = setup(FakeGoogleConfig::default()).await;
+    fake.inject(GoogleFault::Status {
+        method: Method::Token,
+        status: 503,
+        times: 1000,
+    });
+    let err = upsert(
+        &client,
+        &target("t", &h),
+        &rows,
+        Instant::now() + Duration::from_millis(800),
+        &mut Unguarded,
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err.name, ErrorName::Upstream, "{err}");
+
+    // Google refuses the key (a signature that does not verify: invalid_grant): Auth at once.
+    let fake = FakeGoogle::start(FakeGoogleConfig::default()).await;
+    fake.create_spreadsheet(SID);
+    let key: serde_json::Value = serde_json::from_str(&fake.service_account_key_json()).unwrap();
+    let mut other = key.clone();
+    other["client_email"] = "someone-else@ordersync-test.iam.gserviceaccount.com".into();
+    let client = SheetsClient::new(
+        &other.to_string(),
+        SheetsConfig {
+            base_url: fake.base_url(),
+            backoff_base: Duration::from_millis(20),
+            backoff_cap: Duration::from_millis(300),
+            ..SheetsConfig::default()
+        },
+    )
+    .await
+    .unwrap();
+    let started = Instant::now();
+    let err = upsert(&client, &target("t", &h), &rows, soon(), &mut Unguarded)
+        .await
+        .unwrap_err();
+    assert_eq!(err.name, ErrorName::Auth, "{err}");
+    assert!(err.message.contains("invalid_grant"), "{err}");
+    assert_eq!(fake.stats().applied_writes, 0);
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "not retried until the deadline"
+    );
 }
