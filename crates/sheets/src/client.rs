@@ -40,6 +40,12 @@ pub struct SheetsConfig {
     /// 2 MB). A smaller value is for a proxy that limits bodies, and lets tests make one
     /// upsert take several writes without megabytes of rows.
     pub max_request_bytes: usize,
+    /// TCP connect, for the Sheets API and the token endpoint alike.
+    pub connect_timeout: Duration,
+    /// One whole call (token fetch included), after which it is abandoned and retried like a
+    /// 503. google-sheets4, hyper-util and yup-oauth2 set none, so one stalled socket would hold
+    /// the Lambda (and the lease) until it dies.
+    pub request_timeout: Duration,
 }
 
 impl Default for SheetsConfig {
@@ -51,6 +57,12 @@ impl Default for SheetsConfig {
             backoff_cap: Duration::from_secs(32),
             max_cells: 10_000_000,
             max_request_bytes: crate::upsert::MAX_REQUEST_BYTES,
+            connect_timeout: Duration::from_secs(10),
+            // Google stops processing a request after 180 s; a healthy 2 MB write takes
+            // seconds and reading a 100,000-row tab (~50 MB) well under a minute, so 120 s
+            // only ends calls that are stuck, and leaves the insert deadline (~890 s) room for
+            // several retries.
+            request_timeout: Duration::from_secs(120),
         }
     }
 }
@@ -193,24 +205,35 @@ impl SheetsClient {
         let key = yup_oauth2::parse_service_account_key(key_json).map_err(|_| {
             SheetsError::Config("the Google service-account key is not valid key JSON".into())
         })?;
-        let auth = yup_oauth2::ServiceAccountAuthenticator::builder(key)
-            .build()
-            .await
-            .map_err(|_| {
-                SheetsError::Config(
-                    "the Google service-account key's private key cannot be used".into(),
-                )
-            })?;
+        let mut tcp = hyper_util::client::legacy::connect::HttpConnector::new();
+        tcp.set_connect_timeout(Some(config.connect_timeout));
+        tcp.enforce_http(false);
         let connector = hyper_rustls::HttpsConnectorBuilder::new()
             .with_native_roots()
             .map_err(|e| SheetsError::Config(format!("no TLS root certificates: {e}")))?
             .https_or_http()
             .enable_http1()
             .enable_http2()
-            .build();
-        let http =
-            hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
-                .build(connector);
+            .wrap_connector(tcp);
+        use hyper_util::client::legacy::Client;
+        use hyper_util::rt::TokioExecutor;
+        let http = Client::builder(TokioExecutor::new()).build(connector.clone());
+        // The token endpoint gets the same connector (connect timeout) and its own request
+        // timeout; the call around it is bounded too (`retrying`).
+        let auth = yup_oauth2::ServiceAccountAuthenticator::with_client(
+            key,
+            yup_oauth2::CustomHyperClientBuilder::from(
+                Client::builder(TokioExecutor::new()).build(connector),
+            ),
+        )
+        .with_timeout(config.request_timeout)
+        .build()
+        .await
+        .map_err(|_| {
+            SheetsError::Config(
+                "the Google service-account key's private key cannot be used".into(),
+            )
+        })?;
         let mut hub = Sheets::new(http, auth);
         hub.base_url(config.base_url.clone());
         Ok(SheetsClient {
@@ -321,11 +344,20 @@ impl SheetsClient {
         loop {
             let counter = if is_write { &self.writes } else { &self.reads };
             counter.fetch_add(1, Ordering::Relaxed);
-            let (error, http_status) = match call().await {
-                (Ok(value), _) => return Ok(value),
-                (Err(e), status) => (e, status),
+            // Never past the deadline, never longer than one call may take.
+            let bound = self
+                .config
+                .request_timeout
+                .min(deadline.saturating_duration_since(Instant::now()));
+            let retry = match tokio::time::timeout(bound, call()).await {
+                Ok((Ok(value), _)) => return Ok(value),
+                Ok((Err(error), http_status)) => self.classify(spreadsheet, error, http_status)?,
+                // Abandoned like a 503: every write goes to an explicit range, so a late
+                // arrival of the abandoned one and the retry write the same cells.
+                Err(_) => {
+                    Retry::Transient(format!("no answer within {:.1} s", bound.as_secs_f64()))
+                }
             };
-            let retry = self.classify(spreadsheet, error, http_status)?;
             // Truncated exponential backoff with full jitter.
             let ceiling = self
                 .config

@@ -566,3 +566,64 @@ async fn a_token_endpoint_hiccup_is_retried_and_only_a_refusal_is_auth() {
         "not retried until the deadline"
     );
 }
+
+#[tokio::test]
+async fn a_stalled_call_is_abandoned_and_retried_like_a_503() {
+    // The fake sits on one value write for 3 s; the client gives up after its request timeout
+    // (here 300 ms), retries the same explicit range and the upsert completes well before the
+    // stalled request would have answered. When the abandoned write lands late, it writes the
+    // same cells.
+    let fake = FakeGoogle::start(FakeGoogleConfig::default()).await;
+    fake.create_spreadsheet(SID);
+    let client = SheetsClient::new(
+        &fake.service_account_key_json(),
+        SheetsConfig {
+            base_url: fake.base_url(),
+            backoff_base: Duration::from_millis(20),
+            backoff_cap: Duration::from_millis(100),
+            request_timeout: Duration::from_millis(300),
+            ..SheetsConfig::default()
+        },
+    )
+    .await
+    .unwrap();
+    let h = headers();
+    let rows: Vec<_> = (0..5).map(|i| row(i, "결제완료", "x", 1)).collect();
+    upsert(&client, &target("t", &h), &rows, soon(), &mut Unguarded)
+        .await
+        .unwrap();
+    let mut next = rows.clone();
+    next.extend((5..8).map(|i| row(i, "결제완료", "y", 2)));
+    fake.inject(GoogleFault::Delay {
+        method: Method::ValuesBatchUpdate,
+        duration: Duration::from_secs(3),
+    });
+    let s = upsert(&client, &target("t", &h), &next, soon(), &mut Unguarded)
+        .await
+        .unwrap();
+    assert_eq!(s.appended, 3);
+    assert!(s.writes >= 2, "the stalled write and its retry: {s:?}");
+    assert_eq!(fake.values(SID, "t").len(), 9);
+
+    // A call that never answers ends at the deadline as a retryable Upstream, naming why.
+    for _ in 0..50 {
+        fake.inject(GoogleFault::Delay {
+            method: Method::ValuesGet,
+            duration: Duration::from_secs(3),
+        });
+    }
+    let err = upsert(
+        &client,
+        &target("t", &h),
+        &next,
+        Instant::now() + Duration::from_millis(900),
+        &mut Unguarded,
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err.name, ErrorName::Upstream, "{err}");
+    assert!(err.message.contains("no answer within"), "{err}");
+    // The abandoned write has landed by now, changing nothing.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(fake.values(SID, "t").len(), 9);
+}
