@@ -5,7 +5,8 @@
 //! 2. read and verify every rows object (size, hash, schema) and check they agree on columns;
 //! 3. take the lease on spreadsheet+tab (another live holder → retryable `Ordersync.Busy`);
 //! 4. upsert (one read, writes to explicit ranges only), renewing the lease before every write
-//!    and stopping if it was lost (so a stalled run never writes over a newer one);
+//!    attempt — retries included — and stopping if it was lost; each attempt is abandoned
+//!    before the lease would lapse (so a stalled run never writes over a newer one);
 //! 5. release the lease (failing to is only logged: it expires on its own).
 
 use std::collections::HashMap;
@@ -53,6 +54,15 @@ impl<S: Store> WriteGuard for LeaseGuard<'_, S> {
                 Err(e.into())
             }
         }
+    }
+
+    fn held_for(&self) -> Option<std::time::Duration> {
+        let held = self.lease.as_ref()?;
+        Some(
+            (held.expires_at() - self.clock.now())
+                .to_std()
+                .unwrap_or_default(),
+        )
     }
 }
 

@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use ordersync_core::clock::SystemClock;
+use ordersync_core::clock::{Clock, ManualClock, SystemClock};
 use ordersync_core::errors::{ErrorName, StepError};
 use ordersync_core::events::{InsertEvent, TransformEvent, WindowOutcome};
 use ordersync_core::keys::{Stage, object_key};
@@ -318,4 +318,59 @@ async fn a_key_in_several_windows_is_written_once_with_the_latest_row() {
         .collect();
     assert_eq!(written.len(), expected.len(), "one row per key");
     assert_eq!(written, expected, "each key holds its latest window's row");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retry_loop_that_outlives_the_lease_never_lands_over_the_next_holder() {
+    // Google's real quota window (60 s) at one write a minute: A's addSheet takes the minute's
+    // only write, so its value write is answered 429 and A keeps retrying. The lease clock is
+    // pinned and moved past A's 10 s lease while A retries; B takes the expired lease. A must
+    // not write after that: it renews before every attempt, finds the lease gone and stops.
+    // (Checked once per write request, as before, A's retry would land over B's tab when the
+    // quota frees.)
+    let dir = tempfile::tempdir().unwrap();
+    let store = DirStore::new(dir.path()).unwrap();
+    let refs = rows_objects(&store, "exec-a").await;
+    let fake = FakeGoogle::start(FakeGoogleConfig {
+        writes_per_minute: 1,
+        ..FakeGoogleConfig::default()
+    })
+    .await;
+    fake.create_spreadsheet("book");
+    let sheets = client(&fake).await;
+    let config = LeaseConfig::parse(Some("10")).unwrap();
+    let t0 = chrono::DateTime::parse_from_rfc3339("2026-12-01T07:00:00+09:00")
+        .unwrap()
+        .to_utc();
+    let clock = ManualClock::at(t0);
+
+    let a = handle(
+        &store,
+        &sheets,
+        &config,
+        &clock,
+        event("exec-a", "slow", refs),
+        Instant::now() + Duration::from_secs(120),
+    );
+    let takeover = async {
+        // Until A is in its retry loop (its value write refused by the quota).
+        while fake.stats().rejected_429 == 0 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let applied = fake.stats().applied_writes;
+        clock.advance(chrono::TimeDelta::seconds(11));
+        let b =
+            ordersync_core::lease::acquire(&store, "book", "slow", "exec-b", &config, clock.now())
+                .await
+                .expect("A's lease lapsed: B takes the tab");
+        (applied, b)
+    };
+    let (a, (applied_before_b, _b)) = tokio::join!(a, takeover);
+    let err = a.expect_err("A lost the lease and must stop");
+    assert_eq!(err.name, ErrorName::Busy, "{err}");
+    assert_eq!(
+        fake.stats().applied_writes,
+        applied_before_b,
+        "no write of A landed after B took the tab"
+    );
 }

@@ -15,12 +15,20 @@ use google_sheets4::api::{
     Scope, ValueRange,
 };
 use google_sheets4::{Sheets, hyper_rustls, hyper_util, yup_oauth2};
+use ordersync_core::errors::{ErrorName, StepError};
 use serde_json::Value;
 use tracing::warn;
 
 use crate::a1;
 use crate::error::SheetsError;
 use crate::plan::Existing;
+use crate::upsert::{Unguarded, WriteGuard};
+
+/// Kept between the end of a write attempt and the lease's expiry (clock drift, the answer's
+/// way back).
+const LEASE_MARGIN: Duration = Duration::from_secs(2);
+/// The shortest write attempt worth starting.
+const MIN_ATTEMPT: Duration = Duration::from_secs(1);
 
 /// Production API root (`GOOGLE_SHEETS_BASE_URL` overrides it).
 pub const DEFAULT_BASE_URL: &str = "https://sheets.googleapis.com/";
@@ -329,11 +337,15 @@ impl SheetsClient {
 
     /// Runs `call` until it succeeds, fails for good, or the next wait would pass `deadline`.
     /// `call` answers with the HTTP status of a failed answer too (see [`HttpStatus`]).
-    async fn retrying<T, F, Fut>(
+    ///
+    /// A write (`guard` given) asks the guard before every attempt — the first and each retry —
+    /// so a retry loop that outlives the lease stops instead of landing over the execution that
+    /// took the tab meanwhile; each attempt is abandoned before the lease would lapse.
+    async fn retrying<T, F, Fut, G: WriteGuard>(
         &self,
         spreadsheet: &str,
         deadline: Instant,
-        is_write: bool,
+        mut guard: Option<&mut G>,
         call: F,
     ) -> Result<T, SheetsError>
     where
@@ -342,13 +354,33 @@ impl SheetsClient {
     {
         let mut attempt = 0u32;
         loop {
-            let counter = if is_write { &self.writes } else { &self.reads };
-            counter.fetch_add(1, Ordering::Relaxed);
             // Never past the deadline, never longer than one call may take.
-            let bound = self
+            let mut bound = self
                 .config
                 .request_timeout
                 .min(deadline.saturating_duration_since(Instant::now()));
+            if let Some(guard) = guard.as_deref_mut() {
+                guard.before_write().await.map_err(SheetsError::Guard)?;
+                if let Some(held) = guard.held_for() {
+                    let usable = held.saturating_sub(LEASE_MARGIN);
+                    if usable < MIN_ATTEMPT {
+                        return Err(SheetsError::Guard(StepError::new(
+                            ErrorName::Busy,
+                            format!(
+                                "the sheet lease is held for only {:.1} s more, too short for a write; stopping before it lapses",
+                                held.as_secs_f64()
+                            ),
+                        )));
+                    }
+                    bound = bound.min(usable);
+                }
+            }
+            let counter = if guard.is_some() {
+                &self.writes
+            } else {
+                &self.reads
+            };
+            counter.fetch_add(1, Ordering::Relaxed);
             let retry = match tokio::time::timeout(bound, call()).await {
                 Ok((Ok(value), _)) => return Ok(value),
                 Ok((Err(error), http_status)) => self.classify(spreadsheet, error, http_status)?,
@@ -389,20 +421,25 @@ impl SheetsClient {
     ) -> Result<Option<TabRead>, SheetsError> {
         let range = &a1::path_segment(&a1::whole_tab(tab));
         let result = self
-            .retrying(spreadsheet, deadline, false, move || async move {
-                let mut status = HttpStatus::default();
-                let result = self
-                    .hub
-                    .spreadsheets()
-                    .values_get(spreadsheet, range)
-                    .major_dimension("ROWS")
-                    .value_render_option("UNFORMATTED_VALUE")
-                    .add_scope(Scope::Spreadsheet)
-                    .delegate(&mut status)
-                    .doit()
-                    .await;
-                (result, status.0)
-            })
+            .retrying(
+                spreadsheet,
+                deadline,
+                None::<&mut Unguarded>,
+                move || async move {
+                    let mut status = HttpStatus::default();
+                    let result = self
+                        .hub
+                        .spreadsheets()
+                        .values_get(spreadsheet, range)
+                        .major_dimension("ROWS")
+                        .value_render_option("UNFORMATTED_VALUE")
+                        .add_scope(Scope::Spreadsheet)
+                        .delegate(&mut status)
+                        .doit()
+                        .await;
+                    (result, status.0)
+                },
+            )
             .await;
         let (_, values) = match result {
             Ok(ok) => ok,
@@ -438,19 +475,24 @@ impl SheetsClient {
         deadline: Instant,
     ) -> Result<Vec<TabInfo>, SheetsError> {
         let (_, sheet) = self
-            .retrying(spreadsheet, deadline, false, move || async move {
-                let mut status = HttpStatus::default();
-                let result = self
-                    .hub
-                    .spreadsheets()
-                    .get(spreadsheet)
-                    .param("fields", "sheets.properties")
-                    .add_scope(Scope::Spreadsheet)
-                    .delegate(&mut status)
-                    .doit()
-                    .await;
-                (result, status.0)
-            })
+            .retrying(
+                spreadsheet,
+                deadline,
+                None::<&mut Unguarded>,
+                move || async move {
+                    let mut status = HttpStatus::default();
+                    let result = self
+                        .hub
+                        .spreadsheets()
+                        .get(spreadsheet)
+                        .param("fields", "sheets.properties")
+                        .add_scope(Scope::Spreadsheet)
+                        .delegate(&mut status)
+                        .doit()
+                        .await;
+                    (result, status.0)
+                },
+            )
             .await?;
         Ok(sheet
             .sheets
@@ -476,13 +518,14 @@ impl SheetsClient {
         spreadsheet: &str,
         requests: Vec<Request>,
         deadline: Instant,
+        guard: &mut impl WriteGuard,
     ) -> Result<Vec<BatchReply>, SheetsError> {
         let request = &BatchUpdateSpreadsheetRequest {
             requests: Some(requests),
             ..Default::default()
         };
         let (_, reply) = self
-            .retrying(spreadsheet, deadline, true, move || async move {
+            .retrying(spreadsheet, deadline, Some(guard), move || async move {
                 let mut status = HttpStatus::default();
                 let result = self
                     .hub
@@ -504,6 +547,7 @@ impl SheetsClient {
         spreadsheet: &str,
         data: Vec<ValueRange>,
         deadline: Instant,
+        guard: &mut impl WriteGuard,
     ) -> Result<(), SheetsError> {
         debug_assert!(
             data.iter()
@@ -516,7 +560,7 @@ impl SheetsClient {
             data: Some(data),
             ..Default::default()
         };
-        self.retrying(spreadsheet, deadline, true, move || async move {
+        self.retrying(spreadsheet, deadline, Some(guard), move || async move {
             let mut status = HttpStatus::default();
             let result = self
                 .hub

@@ -23,6 +23,10 @@ pub enum SheetsError {
     Sheet(String),
     #[error("Google Sheets client configuration: {0}")]
     Config(String),
+    /// The write guard refused an attempt (the lease was lost, or could not be renewed); the
+    /// guard's own name and message pass through unchanged.
+    #[error("{}", .0.message)]
+    Guard(ordersync_core::StepError),
 }
 
 impl Classify for SheetsError {
@@ -34,6 +38,7 @@ impl Classify for SheetsError {
             SheetsError::NotFound { .. } => ErrorName::InvalidInput,
             SheetsError::Rejected { .. } | SheetsError::Sheet(_) => ErrorName::Sheet,
             SheetsError::Config(_) => ErrorName::Config,
+            SheetsError::Guard(e) => e.name,
         }
     }
 }

@@ -49,7 +49,16 @@ pub struct UpsertSummary {
 /// here and stops (with the guard's error) when the lease was lost, so a stalled run can never
 /// write over a newer one.
 pub trait WriteGuard: Send {
+    /// Called before every attempt of every write (retries included): renew the lease, or
+    /// fail if it was lost.
     fn before_write(&mut self) -> impl std::future::Future<Output = Result<(), StepError>> + Send;
+
+    /// How long from now the guard's lease is held (`None`: no lease). A write attempt is
+    /// abandoned before that, so no attempt can still be running once another execution may
+    /// hold the tab.
+    fn held_for(&self) -> Option<std::time::Duration> {
+        None
+    }
 }
 
 /// No guard (tests, single writers).
@@ -283,28 +292,26 @@ pub async fn upsert(
             }],
             Some(_) => Vec::new(),
         };
-        if !requests.is_empty() {
-            guard.before_write().await?;
-            if let Err(error) = client
-                .structure(target.spreadsheet, requests, deadline)
+        if !requests.is_empty()
+            && let Err(error) = client
+                .structure(target.spreadsheet, requests, deadline, guard)
                 .await
-            {
-                // Applied with its answer lost (a 503, an unreadable 200), the retry is refused:
-                // `addSheet` answers "already exists". Look again before giving up.
-                let applied = matches!(error, SheetsError::Rejected { .. })
-                    && client
-                        .tabs(target.spreadsheet, deadline)
-                        .await
-                        .is_ok_and(|tabs| {
-                            tabs.iter().any(|t| {
-                                t.title == target.tab && t.rows >= need_rows && t.cols >= need_cols
-                            })
-                        });
-                if !applied {
-                    return Err(error.into());
-                }
-                info!("the structure change was applied by an attempt whose answer was lost");
+        {
+            // Applied with its answer lost (a 503, an unreadable 200), the retry is refused:
+            // `addSheet` answers "already exists". Look again before giving up.
+            let applied = matches!(error, SheetsError::Rejected { .. })
+                && client
+                    .tabs(target.spreadsheet, deadline)
+                    .await
+                    .is_ok_and(|tabs| {
+                        tabs.iter().any(|t| {
+                            t.title == target.tab && t.rows >= need_rows && t.cols >= need_cols
+                        })
+                    });
+            if !applied {
+                return Err(error.into());
             }
+            info!("the structure change was applied by an attempt whose answer was lost");
         }
     }
 
@@ -316,9 +323,10 @@ pub async fn upsert(
         .collect();
     let layout = requests(target.tab, &blocks, client.config().max_request_bytes);
     for request in &layout {
-        guard.before_write().await?;
         let request = value_ranges(target.tab, &blocks, request);
-        client.write(target.spreadsheet, request, deadline).await?;
+        client
+            .write(target.spreadsheet, request, deadline, guard)
+            .await?;
     }
     let (reads1, writes1) = client.calls();
     let summary = UpsertSummary {
