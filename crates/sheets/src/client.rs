@@ -171,6 +171,45 @@ impl google_sheets4::Delegate for HttpStatus {
     }
 }
 
+/// Refusals whose generic reading would send the seller the wrong way, with what to do
+/// instead (reference §7): the Sheets API disabled in the key's project reads as a 403 like a
+/// missing share; an .xlsx in Drive and a protected range read as a generic 400.
+fn precise_refusal(error: &Value) -> Option<SheetsError> {
+    let status = error["status"].as_str().unwrap_or("");
+    let message = error["message"].as_str().unwrap_or("");
+    let reasons: Vec<&str> = error["details"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|d| d["reason"].as_str())
+        .collect();
+    if reasons.contains(&"SERVICE_DISABLED") || message.contains("has not been used in project") {
+        return Some(SheetsError::Config(
+            "the Google Sheets API is not enabled in the service account's Google Cloud project: \
+             enable it (APIs & Services → Library → Google Sheets API) for the key's project, \
+             wait a few minutes, then redrive — this is not a sharing problem"
+                .into(),
+        ));
+    }
+    if status == "FAILED_PRECONDITION" && message.contains("not supported for this document") {
+        return Some(SheetsError::Sheet(
+            "the spreadsheet is an Office file (.xlsx) opened in Google Drive, not a Google Sheet: \
+             open it and use File → Save as Google Sheets, then point sheet.spreadsheet_id at the \
+             new file"
+                .into(),
+        ));
+    }
+    if message.contains("protected cell or object") {
+        return Some(SheetsError::Sheet(
+            "a protected range covers columns ordersync writes: remove the protection from the \
+             tab's managed columns, or add the service account's e-mail to the protection's \
+             editors, then redrive"
+                .into(),
+        ));
+    }
+    None
+}
+
 /// The OAuth error code when the token endpoint refused the service account itself (a revoked
 /// or deleted key, a wrong client, a bad assertion), as opposed to failing to answer.
 fn token_refusal(error: &(dyn std::error::Error + 'static)) -> Option<String> {
@@ -272,6 +311,11 @@ impl SheetsClient {
         http_status: Option<u16>,
     ) -> Result<Retry, SheetsError> {
         use google_sheets4::Error as E;
+        if let E::BadRequest(v) = &error
+            && let Some(precise) = precise_refusal(&v["error"])
+        {
+            return Err(precise);
+        }
         let (code, status, message) = match &error {
             // Google's `error.code`, else the answer's own status.
             E::BadRequest(v) => (

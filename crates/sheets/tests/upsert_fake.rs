@@ -6,7 +6,9 @@ use std::time::{Duration, Instant};
 use ordersync_core::errors::ErrorName;
 use ordersync_core::rows::{Cell, SheetRow};
 use ordersync_sheets::{SheetsClient, SheetsConfig, Target, Unguarded, upsert};
-use ordersync_testkit::google::{FakeGoogle, FakeGoogleConfig, GoogleFault, MalformedBody, Method};
+use ordersync_testkit::google::{
+    BookKind, FakeGoogle, FakeGoogleConfig, GoogleFault, MalformedBody, Method,
+};
 
 const SID: &str = "sheet-1";
 
@@ -626,4 +628,56 @@ async fn a_stalled_call_is_abandoned_and_retried_like_a_503() {
     // The abandoned write has landed by now, changing nothing.
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert_eq!(fake.values(SID, "t").len(), 9);
+}
+
+#[tokio::test]
+async fn refusals_say_what_the_seller_should_do() {
+    let h = headers();
+    let rows: Vec<_> = (0..2).map(|i| row(i, "결제완료", "x", 1)).collect();
+    let run = async |client: &SheetsClient, spreadsheet: &str| {
+        let target = Target {
+            spreadsheet,
+            tab: "t",
+            headers: &h,
+            key_index: 0,
+        };
+        upsert(client, &target, &rows, soon(), &mut Unguarded)
+            .await
+            .unwrap_err()
+    };
+
+    // The Sheets API is off in the key's project: configuration, and not "share it".
+    let (fake, client) = setup(FakeGoogleConfig::default()).await;
+    fake.set_api_disabled(true);
+    let err = run(&client, SID).await;
+    assert_eq!(err.name, ErrorName::Config, "{err}");
+    assert!(err.message.contains("not enabled"), "{err}");
+    assert!(err.message.contains("not a sharing problem"), "{err}");
+    fake.set_api_disabled(false);
+
+    // Not shared with the service account: share it.
+    fake.create_file("private", BookKind::NotShared);
+    let err = run(&client, "private").await;
+    assert_eq!(err.name, ErrorName::Auth, "{err}");
+    assert!(err.message.contains("Share the spreadsheet"), "{err}");
+
+    // An .xlsx in Drive: save it as a Google Sheet.
+    fake.create_file("excel", BookKind::OfficeFile);
+    let err = run(&client, "excel").await;
+    assert_eq!(err.name, ErrorName::Sheet, "{err}");
+    assert!(err.message.contains("Save as Google Sheets"), "{err}");
+
+    // A protected range over the managed columns: nothing written, and say so.
+    upsert(&client, &target("t", &h), &rows, soon(), &mut Unguarded)
+        .await
+        .unwrap();
+    fake.protect_tab(SID, "t");
+    let mut more = rows.clone();
+    more.push(row(7, "결제완료", "x", 1));
+    let err = upsert(&client, &target("t", &h), &more, soon(), &mut Unguarded)
+        .await
+        .unwrap_err();
+    assert_eq!(err.name, ErrorName::Sheet, "{err}");
+    assert!(err.message.contains("protected range"), "{err}");
+    assert_eq!(fake.values(SID, "t").len(), 3);
 }

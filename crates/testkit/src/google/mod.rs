@@ -55,7 +55,7 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
 pub use oauth::{SPREADSHEETS_SCOPE, TEST_CLIENT_EMAIL, TEST_PRIVATE_KEY_PEM};
-pub use sheets::CellValue;
+pub use sheets::{BookKind, CellValue};
 
 use faults::Faults;
 use oauth::Tokens;
@@ -241,6 +241,9 @@ pub(crate) struct Shared {
 
 pub(crate) struct State {
     books: HashMap<String, Workbook>,
+    /// The Sheets API is disabled in the caller's project: every Sheets call is 403
+    /// SERVICE_DISABLED (tokens are still issued, as by the real token endpoint).
+    api_disabled: bool,
     tokens: Tokens,
     write_quota: Quota,
     read_quota: Quota,
@@ -278,6 +281,7 @@ impl FakeGoogle {
             .expect("testkit fake Google: bound listener has no address");
         let state = State {
             books: HashMap::new(),
+            api_disabled: false,
             tokens: Tokens::default(),
             write_quota: Quota::new(config.writes_per_minute, config.quota_window),
             read_quota: Quota::new(config.reads_per_minute, config.quota_window),
@@ -326,6 +330,25 @@ impl FakeGoogle {
         lock(&self.shared.state)
             .books
             .insert(id.to_owned(), Workbook::new(id));
+    }
+
+    /// A file the service account reaches as `kind` (not shared with it, or an .xlsx in Drive).
+    pub fn create_file(&self, id: &str, kind: BookKind) {
+        let mut book = Workbook::new(id);
+        book.kind = kind;
+        lock(&self.shared.state).books.insert(id.to_owned(), book);
+    }
+
+    /// Turns the Sheets API off (or on again) in the key's Cloud project.
+    pub fn set_api_disabled(&self, disabled: bool) {
+        lock(&self.shared.state).api_disabled = disabled;
+    }
+
+    /// Protects `tab` against the service account (value writes into it are refused).
+    pub fn protect_tab(&self, spreadsheet: &str, tab: &str) {
+        if let Some(book) = lock(&self.shared.state).books.get_mut(spreadsheet) {
+            book.protected_tabs.insert(tab.to_lowercase());
+        }
     }
 
     fn with_tab<R>(

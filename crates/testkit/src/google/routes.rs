@@ -21,8 +21,8 @@ use serde_json::{Value, json};
 use super::faults::Answer;
 use super::oauth;
 use super::sheets::{
-    ApiError, BatchUpdateIn, BatchUpdateValuesIn, ClearIn, Input, InsertData, Major, ReadOpts,
-    Render, ValueRangeIn, check_date_time_option, status_name,
+    ApiError, BatchUpdateIn, BatchUpdateValuesIn, BookKind, ClearIn, Input, InsertData, Major,
+    ReadOpts, Render, ValueRangeIn, check_date_time_option, status_name,
 };
 use super::{MalformedBody, Method, Shared, State as FakeState, lock};
 
@@ -311,7 +311,15 @@ fn execute(
     let range = range.unwrap_or_default();
     let max_cells = shared.config.max_cells;
     let stats = &mut state.stats;
+    if state.api_disabled {
+        return Err(ApiError::service_disabled());
+    }
     let book = state.books.get_mut(id).ok_or_else(ApiError::not_found)?;
+    match book.kind {
+        BookKind::GoogleSheet => {}
+        BookKind::NotShared => return Err(ApiError::not_shared()),
+        BookKind::OfficeFile => return Err(ApiError::office_file()),
+    }
     let read_opts = |query: &Query| -> Result<ReadOpts, ApiError> {
         check_date_time_option(query.one("dateTimeRenderOption"), "date_time_render_option")?;
         Ok(ReadOpts {
@@ -375,6 +383,18 @@ fn execute(
                 body.response_date_time_render_option.as_deref(),
             )?;
             let data = body.data.as_deref().unwrap_or(&[]);
+            let protected = data.iter().any(|d| {
+                d.range
+                    .as_deref()
+                    .and_then(|r| r.rsplit_once('!'))
+                    .is_some_and(|(tab, _)| {
+                        let tab = tab.trim_matches('\'').replace("''", "'").to_lowercase();
+                        book.protected_tabs.contains(&tab)
+                    })
+            });
+            if protected {
+                return Err(ApiError::protected());
+            }
             let (response, written) = book.batch_update_values(id, data, input, echo)?;
             stats.ranges_written.extend(written);
             Ok(response)
@@ -576,9 +596,17 @@ fn google_error(error: &ApiError) -> Response {
         "error": {
             "code": error.code,
             "message": error.message,
-            "status": status_name(error.code),
+            "status": error.status.unwrap_or(status_name(error.code)),
         }
     });
+    if let Some(reason) = error.reason {
+        body["error"]["details"] = json!([{
+            "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+            "reason": reason,
+            "domain": "googleapis.com",
+            "metadata": {"service": "sheets.googleapis.com", "consumer": "projects/000000000000"}
+        }]);
+    }
     if error.code == 429 {
         let write = error.message.contains("'Write requests'");
         body["error"]["details"] = json!([{

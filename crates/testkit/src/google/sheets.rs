@@ -36,11 +36,15 @@ pub enum CellValue {
     Formula(String),
 }
 
-/// A Sheets API error: HTTP status and message; the status name follows from the code.
+/// A Sheets API error: HTTP status and message; the status name follows from the code unless
+/// `status` names another one (`FAILED_PRECONDITION` is a 400 too), and `reason` adds Google's
+/// `ErrorInfo` detail.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct ApiError {
     pub code: u16,
     pub message: String,
+    pub status: Option<&'static str>,
+    pub reason: Option<&'static str>,
 }
 
 impl ApiError {
@@ -48,7 +52,46 @@ impl ApiError {
         ApiError {
             code,
             message: message.into(),
+            status: None,
+            reason: None,
         }
+    }
+
+    /// The Sheets API is not enabled in the caller's Cloud project (Google's wording).
+    pub(crate) fn service_disabled() -> ApiError {
+        ApiError {
+            reason: Some("SERVICE_DISABLED"),
+            ..ApiError::new(
+                403,
+                "Google Sheets API has not been used in project 000000000000 before or it is \
+                 disabled. Enable it by visiting https://console.developers.google.com/apis/api/\
+                 sheets.googleapis.com/overview?project=000000000000 then retry. If you enabled \
+                 this API recently, wait a few minutes for the action to propagate to our \
+                 systems and retry.",
+            )
+        }
+    }
+
+    /// The spreadsheet exists but is not shared with the caller.
+    pub(crate) fn not_shared() -> ApiError {
+        ApiError::new(403, "The caller does not have permission")
+    }
+
+    /// An Office file (.xlsx) opened in Drive, not a Google Sheet.
+    pub(crate) fn office_file() -> ApiError {
+        ApiError {
+            status: Some("FAILED_PRECONDITION"),
+            ..ApiError::new(400, "This operation is not supported for this document")
+        }
+    }
+
+    /// A write into a protected range the caller may not edit.
+    pub(crate) fn protected() -> ApiError {
+        ApiError::new(
+            400,
+            "You are trying to edit a protected cell or object. Please contact the spreadsheet \
+             owner to remove protection if you need to edit.",
+        )
     }
 
     pub(crate) fn invalid(message: impl Into<String>) -> ApiError {
@@ -106,6 +149,21 @@ pub(crate) struct Workbook {
     pub tabs: Vec<TabMeta>,
     grids: HashMap<i32, Grid>,
     id_seed: u32,
+    /// What the file is to the caller (a shared Google Sheet unless a test says otherwise).
+    pub kind: BookKind,
+    /// Tabs (titles, lower-case) protected against the caller: value writes into them fail.
+    pub protected_tabs: std::collections::HashSet<String>,
+}
+
+/// What a spreadsheet id is to the service account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BookKind {
+    /// A Google Sheet shared with it as an editor.
+    GoogleSheet,
+    /// A Google Sheet not shared with it: 403 PERMISSION_DENIED.
+    NotShared,
+    /// An Office file (.xlsx) in Drive: 400 FAILED_PRECONDITION on every Sheets call.
+    OfficeFile,
 }
 
 /// An inclusive, concrete rectangle of cells, 0-based.
@@ -614,6 +672,8 @@ impl Workbook {
             }],
             grids,
             id_seed: 1,
+            kind: BookKind::GoogleSheet,
+            protected_tabs: std::collections::HashSet::new(),
         }
     }
 
