@@ -7,7 +7,9 @@
 //!   no key header but rows below hold data (row 1 cleared, a title above the header, the key
 //!   header renamed, the seller's own table), nothing can be matched: the plan is refused rather
 //!   than labelling the seller's cells with our headers or appending every order again.
-//! - Rows are matched by key. A new key goes to the first row after the last data row; a key
+//! - Rows are matched by key. A new key goes to the first row after the last data row (a row
+//!   with any cell a person filled: checkbox columns formatted far down, which read `FALSE`,
+//!   do not count); a key
 //!   whose managed cells differ is rewritten in place (all its managed cells); an equal row is
 //!   left alone. A key found twice in the sheet is updated in its first row and reported.
 //! - Only managed columns are ever written: every write range covers a contiguous run of
@@ -17,6 +19,15 @@ use std::collections::HashMap;
 
 use ordersync_core::rows::{Cell, SheetRow};
 use serde_json::Value;
+
+/// A cell no person filled: blank, or an unticked checkbox (`FALSE`).
+fn untouched(value: &Value) -> bool {
+    match value {
+        Value::Null | Value::Bool(false) => true,
+        Value::String(s) => s.is_empty(),
+        _ => false,
+    }
+}
 
 /// What the plan needs from the tab: its header row and data rows, as read with
 /// `UNFORMATTED_VALUE` (numbers are JSON numbers), trailing empties trimmed.
@@ -266,7 +277,15 @@ pub fn plan<'a>(
     }
 
     let mut writes: Vec<(usize, &'a SheetRow)> = Vec::new();
-    let mut next_row = existing.rows.len() + 1;
+    // New keys go right under the last row that holds anything a person put there: a key, or
+    // any cell other than blank or an unticked checkbox. A checkbox or data-validation column
+    // formatted far down reads back as `FALSE` under UNFORMATTED_VALUE in rows that look empty;
+    // counting those, new orders would land under hundreds of visually empty rows.
+    let last_occupied = existing
+        .rows
+        .iter()
+        .rposition(|r| r.iter().any(|v| !untouched(v)));
+    let mut next_row = last_occupied.map_or(1, |i| i + 2);
     for row in wanted {
         match row_of.get(row.key.as_str()) {
             Some(&i) => {
@@ -507,6 +526,40 @@ mod tests {
             p.row_writes[0].first_row, 4,
             "after the last data row, blank-key rows included"
         );
+    }
+
+    #[test]
+    fn unticked_checkboxes_below_the_data_do_not_push_new_rows_down() {
+        // A seller's checkbox column (D) formatted 900 rows down reads FALSE in empty rows.
+        let mut existing_rows = vec![
+            vec![json!("1"), json!("a"), json!(1), json!(true)],
+            vec![json!("2"), json!("b"), json!(1), json!(false)],
+        ];
+        existing_rows.extend((0..900).map(|_| vec![json!(""), json!(""), json!(""), json!(false)]));
+        let mut header = headers().into_iter().map(Value::from).collect::<Vec<_>>();
+        header.push(json!("확인"));
+        let existing = Existing {
+            header,
+            rows: existing_rows,
+        };
+        let p = plan(&existing, &headers(), 0, rows(vec![row("3", "new", 1)])).unwrap();
+        assert_eq!(p.appended, 1);
+        assert_eq!(
+            p.row_writes[0].first_row, 3,
+            "right under the last data row"
+        );
+        assert_eq!(p.row_writes[0].first_col, 0);
+        assert_eq!(
+            p.row_writes[0].last_col(),
+            2,
+            "the checkbox column is not written"
+        );
+
+        // A ticked box, or any other value a person typed, is data: new rows go below it.
+        let mut ticked = existing.clone();
+        ticked.rows[10][3] = json!(true);
+        let p = plan(&ticked, &headers(), 0, rows(vec![row("3", "new", 1)])).unwrap();
+        assert_eq!(p.row_writes[0].first_row, 12);
     }
 
     #[test]
