@@ -262,8 +262,10 @@ fn new_token() -> String {
 
 /// The store key of the lease on `tab` of `spreadsheet_id`: `leases/{spreadsheet_id}/{tab}`,
 /// where the tab title (any Unicode, `/`, spaces) becomes one safe path segment: the lowercase
-/// hex of its UTF-8 when that is at most 100 bytes, `sha256-{hex digest}` otherwise. Lowercase
-/// hex also keeps distinct titles distinct on case-insensitive filesystems.
+/// hex of its UTF-8 when that is at most 100 bytes, `sha256-{hex digest}` otherwise. The title
+/// is lower-cased first: Google's titles are unique without regard to case, so `Orders` and
+/// `orders` are one tab and must be one lease. Lowercase hex also keeps the segment the same on
+/// case-insensitive filesystems.
 pub fn lease_key(spreadsheet_id: &str, tab: &str) -> Result<String, LeaseError> {
     let id_ok = (1..=MAX_SPREADSHEET_ID).contains(&spreadsheet_id.len())
         && spreadsheet_id
@@ -279,6 +281,7 @@ pub fn lease_key(spreadsheet_id: &str, tab: &str) -> Result<String, LeaseError> 
             "a sheet tab title must not be empty".into(),
         ));
     }
+    let tab = tab.to_lowercase();
     let segment = if tab.len() <= MAX_HEX_TAB_BYTES {
         hex::encode(tab.as_bytes())
     } else {
@@ -605,9 +608,14 @@ mod tests {
         acquire(&store, SHEET, "Orders", "exec-a", &config(), t0())
             .await
             .unwrap();
-        acquire(&store, SHEET, "orders", "exec-b", &config(), t0())
+        acquire(&store, SHEET, "Returns", "exec-b", &config(), t0())
             .await
             .unwrap();
+        // `orders` is the same tab for Google (titles ignore case), so the same lease.
+        let e = acquire(&store, SHEET, "orders", "exec-d", &config(), t0())
+            .await
+            .unwrap_err();
+        assert!(matches!(e, LeaseError::Busy { .. }), "{e:?}");
         acquire(&store, "other-sheet", "Orders", "exec-c", &config(), t0())
             .await
             .unwrap();
@@ -629,7 +637,6 @@ mod tests {
         let long = "가".repeat(200);
         let tabs = [
             "Orders",
-            "orders",
             "a/b",
             "a b",
             "a%2Fb",
@@ -656,6 +663,15 @@ mod tests {
         assert_eq!(
             lease_key(SHEET, "a/b").unwrap(),
             format!("leases/{SHEET}/612f62")
+        );
+        // One tab for Google, so one lease: titles are compared without regard to case.
+        assert_eq!(
+            lease_key(SHEET, "Orders").unwrap(),
+            lease_key(SHEET, "orders").unwrap()
+        );
+        assert_eq!(
+            lease_key(SHEET, "ÄRGER").unwrap(),
+            lease_key(SHEET, "ärger").unwrap()
         );
         assert!(lease_key(SHEET, &long).unwrap().contains("/sha256-"));
     }

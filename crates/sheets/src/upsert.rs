@@ -209,6 +209,11 @@ fn value_ranges(tab: &str, blocks: &[Block], request: &[Slice]) -> Vec<ValueRang
         .collect()
 }
 
+/// Google compares tab titles without regard to case: `orders` and `Orders` are one tab.
+pub fn same_title(a: &str, b: &str) -> bool {
+    a == b || a.to_lowercase() == b.to_lowercase()
+}
+
 /// Upserts `rows` (one per key; later ones win) into the target tab.
 pub async fn upsert(
     client: &SheetsClient,
@@ -232,10 +237,31 @@ pub async fn upsert(
     let need_cols = plan.needed_cols.max(1);
     if read.is_none() || need_rows > grid_rows || need_cols > grid_cols {
         let tabs = client.tabs(target.spreadsheet, deadline).await?;
-        let ours = tabs.iter().find(|t| t.title == target.tab);
+        let ours = tabs.iter().find(|t| same_title(&t.title, target.tab));
+        if read.is_none()
+            && let Some(tab) = ours
+        {
+            // The read said "Unable to parse range", yet the tab is there: never treat it as
+            // empty and start over (every order appended again under a second header). Seen
+            // when the title differs only in case (Google's titles are unique without regard
+            // to case), and it would be seen if the client library began encoding ranges
+            // that we already encode (google-apis-rs #560 / PR #572).
+            let case = if tab.title == target.tab {
+                String::new()
+            } else {
+                format!(
+                    " (the tab is named `{}`: sheet.tab differs from it only in case; use the tab's exact title)",
+                    tab.title
+                )
+            };
+            return Err(StepError::from(SheetsError::Sheet(format!(
+                "tab `{}` exists but could not be read by its title{case}; nothing was written",
+                target.tab
+            ))));
+        }
         let others: usize = tabs
             .iter()
-            .filter(|t| t.title != target.tab)
+            .filter(|t| !same_title(&t.title, target.tab))
             .map(|t| t.rows * t.cols)
             .sum();
         let (rows_after, cols_after) = match ours {
@@ -305,7 +331,9 @@ pub async fn upsert(
                     .await
                     .is_ok_and(|tabs| {
                         tabs.iter().any(|t| {
-                            t.title == target.tab && t.rows >= need_rows && t.cols >= need_cols
+                            same_title(&t.title, target.tab)
+                                && t.rows >= need_rows
+                                && t.cols >= need_cols
                         })
                     });
             if !applied {

@@ -681,3 +681,42 @@ async fn refusals_say_what_the_seller_should_do() {
     assert!(err.message.contains("protected range"), "{err}");
     assert_eq!(fake.values(SID, "t").len(), 3);
 }
+
+#[tokio::test]
+async fn a_tab_that_exists_but_cannot_be_read_by_its_title_is_never_started_over() {
+    // "Unable to parse range" for a title that `spreadsheets.get` lists (here it differs only in
+    // case; Google's titles are unique without regard to case) must not read as "no such tab":
+    // that would add our header and append every order again, or fail as "already exists".
+    let (fake, client) = setup(FakeGoogleConfig::default()).await;
+    let h = headers();
+    let rows: Vec<_> = (0..4).map(|i| row(i, "결제완료", "x", 1)).collect();
+    upsert(
+        &client,
+        &target("orders", &h),
+        &rows,
+        soon(),
+        &mut Unguarded,
+    )
+    .await
+    .unwrap();
+    let writes = fake.stats().applied_writes;
+    let err = upsert(
+        &client,
+        &target("Orders", &h),
+        &rows,
+        soon(),
+        &mut Unguarded,
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err.name, ErrorName::Sheet, "{err}");
+    assert!(err.message.contains("the tab is named `orders`"), "{err}");
+    assert_eq!(fake.stats().applied_writes, writes, "nothing written");
+    assert_eq!(fake.values(SID, "orders").len(), 5);
+    assert_eq!(
+        fake.tab_titles(SID).len(),
+        2,
+        "no second tab: {:?}",
+        fake.tab_titles(SID)
+    );
+}
