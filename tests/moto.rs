@@ -266,6 +266,8 @@ async fn compare(
     refuse_writes: bool,
     without_last_retrier: bool,
 ) -> Option<Compared> {
+    // Before anything is started: without moto there is nothing to compare.
+    moto::server_path()?;
     let s3 = S3Server::start().await;
     let naver = FakeNaver::start(FakeNaverConfig {
         seed: 31,
