@@ -20,6 +20,11 @@
 //! - a non-retryable name (`Ordersync.Sheet`: Google refuses every write) failing the
 //!   execution with that error at Insert, in one attempt, with no `Fail` state entered.
 //!
+//! moto has no `RedriveExecution`, so for the two failures the runner's redrive is held against
+//! moto's history instead: after healing the fault, a local redrive of the same name reruns
+//! exactly the Task states moto's history shows as entered and not exited (Step Functions'
+//! rule for what a redrive reruns), then the Tasks never reached, and succeeds.
+//!
 //! moto sleeps for real between retries, so every case runs a copy of the definition with
 //! `IntervalSeconds: 1` (the least ASL allows), `BackoffRate: 1` and no `MaxDelaySeconds`;
 //! nothing else changes. The runner runs the same copy without waiting. One day's range makes
@@ -36,9 +41,7 @@ use std::time::Duration;
 
 use ordersync_cli::local::{IMPORT, INSERT, TRANSFORM, substitutions};
 use ordersync_cli::run::DEFINITION;
-use ordersync_runner::{
-    Event, Execution, Failure, Interpreter, Invoker, NoJournal, Observer, Options,
-};
+use ordersync_runner::{Event, Failure, Invoker, Observer, Options, Outcome};
 use ordersync_testkit::google::{FakeGoogle, FakeGoogleConfig, GoogleFault, Method};
 use ordersync_testkit::lambdas::Lambdas;
 use ordersync_testkit::moto::{self, Functions, Invocation, Moto, MotoExecution, function_arn};
@@ -258,6 +261,9 @@ struct Compared {
     local_attempts: Vec<Attempt>,
     moto_side: Side,
     local_side: Side,
+    s3: S3Server,
+    machine: ordersync_runner::Machine,
+    input: Value,
 }
 
 /// Runs the scenario on moto and on the runner; `None` when moto is not configured.
@@ -304,21 +310,8 @@ async fn compare(
         tasks,
         seen: Mutex::default(),
     };
-    let interpreter = Interpreter {
-        invoker: &*local_side.functions,
-        journal: &NoJournal,
-        observer: &observer,
-        options: Options {
-            retry_time_scale: 0.0,
-        },
-        execution: Execution {
-            name: EXECUTION.to_owned(),
-            input,
-            state_machine: ordersync_runner::STATE_MACHINE_NAME.to_owned(),
-            start_time: chrono::Utc::now(),
-        },
-    };
-    let local = interpreter.run(&machine).await;
+    // Journaled in the local side's store, so that the same name can be redriven.
+    let local = local_run(&s3, &machine, &local_side, &observer, &input).await;
     drop(moto);
     Some(Compared {
         moto: moto_run,
@@ -326,7 +319,39 @@ async fn compare(
         local_attempts: observer.seen.into_inner().unwrap(),
         moto_side,
         local_side,
+        s3,
+        machine,
+        input,
     })
+}
+
+/// Runs (or, for a name that failed, redrives) [`EXECUTION`] on the runner, journaled in the
+/// store under `local`.
+async fn local_run(
+    s3: &S3Server,
+    machine: &ordersync_runner::Machine,
+    side: &Side,
+    observer: &Attempts,
+    input: &Value,
+) -> Result<Value, Failure> {
+    let outcome = ordersync_runner::run_execution(
+        machine,
+        &s3.store("local"),
+        &*side.functions,
+        observer,
+        Options {
+            retry_time_scale: 0.0,
+        },
+        EXECUTION,
+        input.clone(),
+    )
+    .await
+    .unwrap();
+    match outcome {
+        Outcome::Succeeded { output, .. } => Ok(output),
+        Outcome::Failed { failure, .. } => Err(failure),
+        Outcome::AlreadySucceeded { output } => panic!("ran before: {output}"),
+    }
 }
 
 fn attempts(list: &[(&str, Result<(), &str>)]) -> Vec<Attempt> {
@@ -373,6 +398,46 @@ impl Compared {
         let moto_sheet = self.moto_side.google.values(BOOK, TAB);
         assert!(moto_sheet.len() > 1, "rows were written: {moto_sheet:?}");
         assert_eq!(moto_sheet, self.local_side.google.values(BOOK, TAB));
+    }
+
+    /// Heals the fault, redrives the runner's execution (same name) and checks that it reran
+    /// exactly what moto's history says did not finish — the Task states among
+    /// [`MotoExecution::unfinished_states`] — then the Tasks moto never reached, and succeeded.
+    async fn assert_local_redrive_reruns_the_unfinished(&self, never_reached: &[&str]) {
+        self.local_side.google.clear_faults();
+        let mut tasks = BTreeSet::new();
+        task_states(&serde_json::from_str(DEFINITION).unwrap(), &mut tasks);
+        let unfinished: Vec<String> = self
+            .moto
+            .unfinished_states()
+            .into_iter()
+            .filter(|s| tasks.contains(s))
+            .collect();
+        let observer = Attempts {
+            tasks,
+            seen: Mutex::default(),
+        };
+        let redriven = local_run(
+            &self.s3,
+            &self.machine,
+            &self.local_side,
+            &observer,
+            &self.input,
+        )
+        .await;
+        assert!(redriven.is_ok(), "the redrive failed: {redriven:?}");
+        let expected: Vec<Attempt> = unfinished
+            .iter()
+            .map(String::as_str)
+            .chain(never_reached.iter().copied())
+            .map(|s| (s.to_owned(), Ok(())))
+            .collect();
+        assert_eq!(
+            observer.seen.into_inner().unwrap(),
+            expected,
+            "unfinished on moto: {:?}",
+            self.moto.unfinished_states()
+        );
     }
 
     /// Both failed with `error` and the same cause.
@@ -457,6 +522,10 @@ async fn without_the_last_retrier_a_crash_fails_the_execution_on_both() {
         ("Transform", Err("Runtime.ExitError")),
     ]);
     run.assert_failed_alike("Runtime.ExitError");
+    // The Map and its item's Transform did not finish; Insert was never reached.
+    assert_eq!(run.moto.unfinished_states(), ["Windows", "Transform"]);
+    run.assert_local_redrive_reruns_the_unfinished(&["Insert"])
+        .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -483,11 +552,18 @@ async fn a_non_retryable_sheet_error_fails_the_execution_at_insert_on_both() {
         Some("ExecutionFailed"),
         "{history:?}"
     );
-    // Every write was refused, the tab's creation included.
-    for side in [&run.moto_side, &run.local_side] {
-        assert!(!side.google.tab_titles(BOOK).contains(&TAB.to_owned()));
-        assert!(side.google.stats().writes > 0, "insert did try to write");
-    }
+    // Only Insert did not finish: a redrive reruns it alone.
+    assert_eq!(run.moto.unfinished_states(), ["Insert"]);
+    run.assert_local_redrive_reruns_the_unfinished(&[]).await;
+    // Every write was refused on moto's side, the tab's creation included (the runner's side
+    // was healed and redriven above).
+    let moto_google = &run.moto_side.google;
+    assert!(!moto_google.tab_titles(BOOK).contains(&TAB.to_owned()));
+    assert!(moto_google.stats().writes > 0, "insert did try to write");
+    assert!(
+        run.local_side.google.values(BOOK, TAB).len() > 1,
+        "the redrive wrote the rows"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------

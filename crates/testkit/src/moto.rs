@@ -159,6 +159,28 @@ impl MotoExecution {
             .collect()
     }
 
+    /// The states that did not finish: entered (`…StateEntered`) with no matching
+    /// `…StateExited` after it, in the order entered. By the rule of Step Functions' redrive
+    /// documentation these are what a redrive reruns (Map iterations included), so a local
+    /// redrive can be held against moto's history although moto cannot redrive.
+    pub fn unfinished_states(&self) -> Vec<String> {
+        let mut open: Vec<String> = Vec::new();
+        for event in &self.history {
+            let kind = event["type"].as_str().unwrap_or_default();
+            if kind.ends_with("StateEntered") {
+                if let Some(name) = event["stateEnteredEventDetails"]["name"].as_str() {
+                    open.push(name.to_owned());
+                }
+            } else if kind.ends_with("StateExited")
+                && let Some(name) = event["stateExitedEventDetails"]["name"].as_str()
+                && let Some(at) = open.iter().rposition(|n| n == name)
+            {
+                open.remove(at);
+            }
+        }
+        open
+    }
+
     /// Every history event's type, in order.
     pub fn event_types(&self) -> Vec<String> {
         self.history
