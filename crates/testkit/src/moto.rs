@@ -12,7 +12,8 @@
 //!   `X-Amz-Function-Error: Unhandled` and `{"errorType","errorMessage"}`, as Lambda answers
 //!   (a crashed process is `Runtime.ExitError`); a `Lambda.<Code>` failure is answered as the
 //!   Lambda *service* error `<Code>` (HTTP status and `X-Amzn-ErrorType`), which Step Functions
-//!   names `Lambda.<Code>`;
+//!   names `Lambda.<Code>`. Every answer carries `x-amzn-RequestId`, as Lambda's do: moto's
+//!   executor reads it, and without it a service error ends the execution as `States.Runtime`;
 //! - forwards every other request verbatim to moto on port Q, except the ones an
 //!   [`InjectedError`] matches (a Secrets Manager throttle or a 500, say), and records each
 //!   one ([`Moto::forwarded`]), so tests can count what reached moto.
@@ -230,15 +231,6 @@ pub struct ApiError {
     pub target: String,
     pub status: u16,
     pub body: String,
-}
-
-impl ApiError {
-    /// The error code (`__type`, without any namespace prefix).
-    pub fn code(&self) -> String {
-        let body: Value = serde_json::from_str(&self.body).unwrap_or(Value::Null);
-        let code = body["__type"].as_str().unwrap_or_default();
-        code.rsplit('#').next().unwrap_or(code).to_owned()
-    }
 }
 
 struct Bridge {
