@@ -146,6 +146,8 @@ impl Lambdas {
             _ = process.wait_exit(INIT_TIMEOUT) => None,
         };
         let Some(at) = polled else {
+            // What it printed (why init failed) is complete only once its pipes are drained.
+            process.drain_output(Duration::from_secs(5)).await;
             let output = process.output();
             self.retire(&process);
             return Err(Failure::new(

@@ -12,12 +12,15 @@
 //! - [`google`]: a strict, stateful fake Google OAuth token endpoint and Sheets API v4.
 //! - [`sfn`]: a strict, stateful fake Step Functions API (awsJson1_0, SigV4-verified):
 //!   StartExecution, DescribeExecution, RedriveExecution.
+//! - [`moto`]: moto's server as a second, independent Step Functions interpreter (and Secrets
+//!   Manager and S3), with a bridge that answers its Lambda `Invoke` calls with our functions.
 //!
 //! Nothing here is linked into a Lambda; servers run on the calling test's tokio runtime and
 //! stop when dropped.
 
 pub mod google;
 pub mod lambdas;
+pub mod moto;
 pub mod naver;
 pub mod orders;
 pub mod process;

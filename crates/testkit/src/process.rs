@@ -134,6 +134,8 @@ pub struct FunctionProcess {
     child: Child,
     pid: u32,
     output: OutputBuffer,
+    /// The tasks copying stdout and stderr into `output`; done at EOF.
+    captures: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl FunctionProcess {
@@ -161,13 +163,28 @@ impl FunctionProcess {
             .unwrap_or_else(|e| panic!("testkit: cannot start {}: {e}", binary.display()));
         let pid = child.id().expect("testkit: a just-spawned child has a pid");
         let output = OutputBuffer::default();
+        let mut captures = Vec::new();
         if let Some(stdout) = child.stdout.take() {
-            tokio::spawn(capture(stdout, output.clone()));
+            captures.push(tokio::spawn(capture(stdout, output.clone())));
         }
         if let Some(stderr) = child.stderr.take() {
-            tokio::spawn(capture(stderr, output.clone()));
+            captures.push(tokio::spawn(capture(stderr, output.clone())));
         }
-        FunctionProcess { child, pid, output }
+        FunctionProcess {
+            child,
+            pid,
+            output,
+            captures,
+        }
+    }
+
+    /// Waits (up to `timeout`) until stdout and stderr are read to their end, so that
+    /// [`FunctionProcess::output`] of a process that has exited holds everything it wrote: the
+    /// exit can be seen before its last lines are read from the pipes.
+    pub async fn drain_output(&mut self, timeout: Duration) {
+        let captures = std::mem::take(&mut self.captures);
+        // A timeout only means a child of the process still holds a pipe open.
+        let _ = tokio::time::timeout(timeout, join_captures(captures)).await;
     }
 
     /// Everything the process wrote to stdout and stderr so far (lossy UTF-8).
@@ -206,6 +223,13 @@ impl FunctionProcess {
     /// The process id (kept after the process exits).
     pub fn pid(&self) -> u32 {
         self.pid
+    }
+}
+
+async fn join_captures(tasks: Vec<tokio::task::JoinHandle<()>>) {
+    for task in tasks {
+        // A capture task does not panic; a cancelled one has nothing more to add.
+        let _ = task.await;
     }
 }
 

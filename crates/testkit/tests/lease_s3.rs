@@ -1,277 +1,50 @@
 //! The store's conditional operations and the sheet-tab lease over the real S3 protocol
-//! (s3s-fs behind the test kit's server), including the SSE header on every write.
+//! (s3s-fs behind the test kit's server), including the SSE header on every write. The cases
+//! are in `s3_cases/`, shared with the same checks against moto (`store_moto.rs`).
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+mod s3_cases;
 
-use chrono::{DateTime, TimeDelta, Utc};
-use ordersync_core::errors::{Classify, ErrorName};
-use ordersync_core::lease::{self, Lease, LeaseConfig, LeaseError};
-use ordersync_core::payload::PayloadError;
-use ordersync_core::store::{AnyStore, S3Store, Store, StoreError, Version};
+use ordersync_core::store::S3Store;
 use ordersync_testkit::s3::S3Server;
-use tokio::sync::{Barrier, Mutex};
+use s3_cases::Bucket;
 
-const SHEET: &str = "1AbC-dEf_123";
-const TAB: &str = "주문 내역/2026 Q1";
+impl Bucket for S3Server {
+    fn store(&self, prefix: &str) -> S3Store {
+        S3Server::store(self, prefix)
+    }
 
-fn t0() -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339("2026-03-01T09:00:00Z")
-        .unwrap()
-        .with_timezone(&Utc)
-}
+    async fn keys(&self, prefix: &str) -> Vec<String> {
+        S3Server::keys(self, prefix).await
+    }
 
-fn at(secs: i64) -> DateTime<Utc> {
-    t0() + TimeDelta::seconds(secs)
-}
+    async fn get_raw(&self, key: &str) -> Option<Vec<u8>> {
+        S3Server::get_raw(self, key).await
+    }
 
-fn assert_all_puts_encrypted(server: &S3Server) {
-    let puts = server.puts();
-    assert!(!puts.is_empty());
-    for put in &puts {
-        assert_eq!(put.sse.as_deref(), Some("AES256"), "{put:?}");
+    fn puts(&self) -> usize {
+        S3Server::puts(self).len()
+    }
+
+    fn assert_all_puts_encrypted(&self) {
+        let puts = S3Server::puts(self);
+        assert!(!puts.is_empty());
+        for put in &puts {
+            assert_eq!(put.sse.as_deref(), Some("AES256"), "{put:?}");
+        }
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn conditional_operations_follow_s3_preconditions() {
-    let server = S3Server::start().await;
-    let store = server.store("p");
-    let key = "leases/s/k";
-
-    assert_eq!(store.get_versioned(key).await.unwrap(), None);
-    let v1 = store
-        .put_if_absent(key, b"one".to_vec())
-        .await
-        .unwrap()
-        .expect("created");
-    assert_eq!(
-        store.put_if_absent(key, b"two".to_vec()).await.unwrap(),
-        None,
-        "second create must be refused"
-    );
-    let (body, read) = store.get_versioned(key).await.unwrap().unwrap();
-    assert_eq!(body, b"one");
-    assert_eq!(read, v1, "GET and PUT agree on the ETag");
-
-    let v2 = store
-        .put_if_match(key, b"three".to_vec(), &v1)
-        .await
-        .unwrap()
-        .expect("swap on the current version");
-    assert_ne!(v1, v2);
-    assert_eq!(
-        store
-            .put_if_match(key, b"four".to_vec(), &v1)
-            .await
-            .unwrap(),
-        None,
-        "swap on a stale version must be refused"
-    );
-    assert!(!store.delete_if_match(key, &v1).await.unwrap());
-    assert_eq!(
-        server.get_raw("p/leases/s/k").await.as_deref(),
-        Some(&b"three"[..])
-    );
-    assert!(store.delete_if_match(key, &v2).await.unwrap());
-    assert!(!store.delete_if_match(key, &v2).await.unwrap());
-    assert_eq!(
-        store
-            .put_if_match(key, b"five".to_vec(), &v2)
-            .await
-            .unwrap(),
-        None,
-        "swap on a missing key must be refused"
-    );
-    assert_eq!(server.keys("p/").await, Vec::<String>::new());
-    assert_all_puts_encrypted(&server);
+    s3_cases::conditional_operations_follow_s3_preconditions(&S3Server::start().await).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lease_life_cycle_over_s3() {
-    let server = S3Server::start().await;
-    let store = AnyStore::S3(server.store("p"));
-    let config = LeaseConfig::default();
-
-    let mut a = lease::acquire(&store, SHEET, TAB, "exec-a", &config, t0())
-        .await
-        .unwrap();
-    assert_eq!(server.keys("p/leases/").await, [format!("p/{}", a.key())]);
-
-    let err = lease::acquire(&store, SHEET, TAB, "exec-b", &config, at(10))
-        .await
-        .unwrap_err();
-    assert_eq!(err.error_name(), ErrorName::Busy);
-    assert!(
-        matches!(&err, LeaseError::Busy { holder, expires_in }
-            if holder == "exec-a" && *expires_in == Duration::from_secs(290)),
-        "{err:?}"
-    );
-
-    lease::renew(&store, &mut a, &config, at(200))
-        .await
-        .unwrap();
-    assert_eq!(a.expires_at(), at(500));
-
-    // The same execution (a redrive) takes its own lease over at once; the old handle is lost.
-    let mut again = lease::acquire(&store, SHEET, TAB, "exec-a", &config, at(201))
-        .await
-        .unwrap();
-    let err = lease::renew(&store, &mut a, &config, at(202))
-        .await
-        .unwrap_err();
-    assert!(matches!(err, LeaseError::Lost { .. }), "{err:?}");
-    assert_eq!(err.error_name(), ErrorName::Busy);
-    lease::release(&store, a).await.unwrap();
-    lease::renew(&store, &mut again, &config, at(203))
-        .await
-        .unwrap();
-
-    // Expired: another execution takes it over; the late release of the old one is harmless.
-    let b = lease::acquire(&store, SHEET, TAB, "exec-b", &config, at(600))
-        .await
-        .unwrap();
-    lease::release(&store, again).await.unwrap();
-    let err = lease::acquire(&store, SHEET, TAB, "exec-c", &config, at(601))
-        .await
-        .unwrap_err();
-    assert!(matches!(err, LeaseError::Busy { ref holder, .. } if holder == "exec-b"));
-
-    lease::release(&store, b).await.unwrap();
-    assert_eq!(server.keys("p/leases/").await, Vec::<String>::new());
-    lease::acquire(&store, SHEET, TAB, "exec-c", &config, at(602))
-        .await
-        .unwrap();
-    assert_all_puts_encrypted(&server);
-}
-
-/// An [`S3Store`] seen by one of two racing acquirers: its first read waits until the other
-/// acquirer has read too, so both decide on the same state before either writes, and the
-/// conditional requests reach the server one at a time.
-///
-/// Why not just race two tasks: s3s-fs 0.14.1 checks `If-None-Match` / `If-Match` and only
-/// then writes the file (no lock), so two overlapping conditional PUTs can *both* succeed
-/// there, which real S3 never allows. Sending the writes one at a time gives s3s-fs the
-/// atomicity S3 has, while the reads still interleave in the way that matters for the lease.
-struct Lockstep {
-    inner: S3Store,
-    both_read: Arc<Barrier>,
-    one_write: Arc<Mutex<()>>,
-    waited: AtomicBool,
-}
-
-impl Lockstep {
-    fn pair(server: &S3Server) -> (Lockstep, Lockstep) {
-        let both_read = Arc::new(Barrier::new(2));
-        let one_write = Arc::new(Mutex::new(()));
-        let make = || Lockstep {
-            inner: server.store("p"),
-            both_read: both_read.clone(),
-            one_write: one_write.clone(),
-            waited: AtomicBool::new(false),
-        };
-        (make(), make())
-    }
-}
-
-impl Store for Lockstep {
-    fn uri(&self, key: &str) -> String {
-        self.inner.uri(key)
-    }
-
-    fn key_of(&self, uri: &str) -> Result<String, PayloadError> {
-        self.inner.key_of(uri)
-    }
-
-    async fn put(&self, key: &str, body: Vec<u8>) -> Result<(), StoreError> {
-        let _one = self.one_write.lock().await;
-        self.inner.put(key, body).await
-    }
-
-    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        self.inner.get(key).await
-    }
-
-    async fn get_versioned(&self, key: &str) -> Result<Option<(Vec<u8>, Version)>, StoreError> {
-        let read = self.inner.get_versioned(key).await;
-        if !self.waited.swap(true, Ordering::SeqCst) {
-            self.both_read.wait().await;
-        }
-        read
-    }
-
-    async fn put_if_absent(&self, key: &str, body: Vec<u8>) -> Result<Option<Version>, StoreError> {
-        let _one = self.one_write.lock().await;
-        self.inner.put_if_absent(key, body).await
-    }
-
-    async fn put_if_match(
-        &self,
-        key: &str,
-        body: Vec<u8>,
-        expected: &Version,
-    ) -> Result<Option<Version>, StoreError> {
-        let _one = self.one_write.lock().await;
-        self.inner.put_if_match(key, body, expected).await
-    }
-
-    async fn delete_if_match(&self, key: &str, expected: &Version) -> Result<bool, StoreError> {
-        let _one = self.one_write.lock().await;
-        self.inner.delete_if_match(key, expected).await
-    }
-}
-
-/// Both acquirers race at `now`; exactly one wins and the other is `Busy` naming the winner.
-async fn race(server: &S3Server, tab: &str, now: DateTime<Utc>) -> Lease {
-    let config = LeaseConfig::default();
-    let (store_a, store_b) = Lockstep::pair(server);
-    let puts_before = server.puts().len();
-    let (a, b) = tokio::join!(
-        lease::acquire(&store_a, SHEET, tab, "exec-a", &config, now),
-        lease::acquire(&store_b, SHEET, tab, "exec-b", &config, now),
-    );
-    let (winner, loser) = match (a, b) {
-        (Ok(w), Err(l)) | (Err(l), Ok(w)) => (w, l),
-        (a, b) => panic!("expected one winner, got {a:?} and {b:?}"),
-    };
-    assert_eq!(
-        server.puts().len() - puts_before,
-        2,
-        "both acquirers must have sent their conditional PUT"
-    );
-    assert_eq!(loser.error_name(), ErrorName::Busy, "{loser:?}");
-    assert!(
-        matches!(&loser, LeaseError::Busy { holder, expires_in }
-            if holder == winner.holder() && *expires_in == Duration::from_secs(300)),
-        "{loser:?}"
-    );
-    winner
+    s3_cases::lease_life_cycle(&S3Server::start().await).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_acquires_have_one_winner() {
-    let server = S3Server::start().await;
-    for round in 0..5 {
-        // Both see no lease; both send If-None-Match: *; the loser gets 412, looks again and
-        // finds the winner's live lease.
-        let tab = format!("new tab {round}");
-        race(&server, &tab, t0()).await;
-
-        // Both see the same expired lease; both send If-Match on its ETag; the loser gets 412.
-        let tab = format!("stale tab {round}");
-        lease::acquire(
-            &server.store("p"),
-            SHEET,
-            &tab,
-            "exec-old",
-            &LeaseConfig::default(),
-            t0(),
-        )
-        .await
-        .unwrap();
-        let winner = race(&server, &tab, at(400)).await;
-        assert_eq!(winner.acquired_at(), at(400));
-    }
-    assert_all_puts_encrypted(&server);
+    s3_cases::concurrent_acquires_have_one_winner(&S3Server::start().await).await;
 }
