@@ -379,6 +379,21 @@ impl SheetsClient {
         }
     }
 
+    /// [`SheetsClient::retrying`] for a read: no guard to ask.
+    async fn reading<T, F, Fut>(
+        &self,
+        spreadsheet: &str,
+        deadline: Instant,
+        call: F,
+    ) -> Result<T, SheetsError>
+    where
+        F: Fn() -> Fut,
+        Fut: std::future::Future<Output = (google_sheets4::Result<T>, Option<u16>)>,
+    {
+        self.retrying(spreadsheet, deadline, None::<&mut Unguarded>, call)
+            .await
+    }
+
     /// Runs `call` until it succeeds, fails for good, or the next wait would pass `deadline`.
     /// `call` answers with the HTTP status of a failed answer too (see [`HttpStatus`]).
     ///
@@ -465,25 +480,20 @@ impl SheetsClient {
     ) -> Result<Option<TabRead>, SheetsError> {
         let range = &a1::path_segment(&a1::whole_tab(tab));
         let result = self
-            .retrying(
-                spreadsheet,
-                deadline,
-                None::<&mut Unguarded>,
-                move || async move {
-                    let mut status = HttpStatus::default();
-                    let result = self
-                        .hub
-                        .spreadsheets()
-                        .values_get(spreadsheet, range)
-                        .major_dimension("ROWS")
-                        .value_render_option("UNFORMATTED_VALUE")
-                        .add_scope(Scope::Spreadsheet)
-                        .delegate(&mut status)
-                        .doit()
-                        .await;
-                    (result, status.0)
-                },
-            )
+            .reading(spreadsheet, deadline, move || async move {
+                let mut status = HttpStatus::default();
+                let result = self
+                    .hub
+                    .spreadsheets()
+                    .values_get(spreadsheet, range)
+                    .major_dimension("ROWS")
+                    .value_render_option("UNFORMATTED_VALUE")
+                    .add_scope(Scope::Spreadsheet)
+                    .delegate(&mut status)
+                    .doit()
+                    .await;
+                (result, status.0)
+            })
             .await;
         let (_, values) = match result {
             Ok(ok) => ok,
@@ -519,24 +529,19 @@ impl SheetsClient {
         deadline: Instant,
     ) -> Result<Vec<TabInfo>, SheetsError> {
         let (_, sheet) = self
-            .retrying(
-                spreadsheet,
-                deadline,
-                None::<&mut Unguarded>,
-                move || async move {
-                    let mut status = HttpStatus::default();
-                    let result = self
-                        .hub
-                        .spreadsheets()
-                        .get(spreadsheet)
-                        .param("fields", "sheets.properties")
-                        .add_scope(Scope::Spreadsheet)
-                        .delegate(&mut status)
-                        .doit()
-                        .await;
-                    (result, status.0)
-                },
-            )
+            .reading(spreadsheet, deadline, move || async move {
+                let mut status = HttpStatus::default();
+                let result = self
+                    .hub
+                    .spreadsheets()
+                    .get(spreadsheet)
+                    .param("fields", "sheets.properties")
+                    .add_scope(Scope::Spreadsheet)
+                    .delegate(&mut status)
+                    .doit()
+                    .await;
+                (result, status.0)
+            })
             .await?;
         Ok(sheet
             .sheets
