@@ -145,3 +145,24 @@ async fn bad_input_is_named_before_anything_is_built() {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transform_without_a_store_answers_config() {
+    let event = json!({
+        "execution": "exec-nostore",
+        "window": {"from": "2026-11-03T00:00:00+09:00", "to": "2026-11-04T00:00:00+09:00"},
+        "orders": {
+            "uri": "s3://bucket/lambda/runs/exec-nostore/orders/x.jsonl.zst",
+            "schema": "ordersync.orders",
+            "version": 1,
+            "records": 1,
+            "bytes": 1,
+            "sha256": "0".repeat(64)
+        }
+    });
+    for (error_type, message) in twice("ordersync-transform", "transform", Vec::new(), event).await
+    {
+        assert_eq!(error_type, "Ordersync.Config", "{message}");
+        assert!(message.contains("ORDERSYNC_STORE"), "{message}");
+    }
+}

@@ -69,20 +69,11 @@ impl Rig {
         let google = FakeGoogle::start(google).await;
         google.create_spreadsheet(BOOK);
         let key_dir = tempfile::tempdir().unwrap();
-        let key_path = key_dir.path().join("sa.json");
-        std::fs::write(&key_path, google.service_account_key_json()).unwrap();
 
         let mut env = s3.store_env("matrix");
+        env.extend(common::fakes_env(&naver, &google, key_dir.path()));
         env.extend(
             [
-                ("NAVER_COMMERCE_BASE_URL", naver.base_url()),
-                ("NAVER_CLIENT_ID", naver.client_id().to_owned()),
-                ("NAVER_CLIENT_SECRET", naver.client_secret().to_owned()),
-                (
-                    "GOOGLE_APPLICATION_CREDENTIALS",
-                    key_path.display().to_string(),
-                ),
-                ("GOOGLE_SHEETS_BASE_URL", google.base_url()),
                 ("GOOGLE_SHEETS_MAX_REQUEST_BYTES", "24576".to_owned()),
                 // The shortest lease: a new execution after a killed insert waits it out.
                 ("ORDERSYNC_LEASE_TTL_S", "10".to_owned()),

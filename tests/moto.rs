@@ -225,22 +225,8 @@ impl Side {
             });
         }
         let key_dir = tempfile::tempdir().unwrap();
-        let key_path = key_dir.path().join("sa.json");
-        std::fs::write(&key_path, google.service_account_key_json()).unwrap();
         let mut env = s3.store_env(prefix);
-        env.extend(
-            [
-                ("NAVER_COMMERCE_BASE_URL", naver.base_url()),
-                ("NAVER_CLIENT_ID", naver.client_id().to_owned()),
-                ("NAVER_CLIENT_SECRET", naver.client_secret().to_owned()),
-                (
-                    "GOOGLE_APPLICATION_CREDENTIALS",
-                    key_path.display().to_string(),
-                ),
-                ("GOOGLE_SHEETS_BASE_URL", google.base_url()),
-            ]
-            .map(|(k, v)| (k.to_owned(), v)),
-        );
+        env.extend(common::fakes_env(naver, &google, key_dir.path()));
         let lambdas = common::pipeline_lambdas(env, Duration::from_secs(60)).await;
         Side {
             google,

@@ -1,8 +1,8 @@
 //! The built `transform` binary, run as Lambda runs it: a separate process polling a local
 //! Runtime API, with its store on an S3 server reached through the standard AWS environment.
 //! It boots, handles an event end to end through S3, answers bad input with the documented
-//! `errorType`, logs JSON lines with run/stage/window and no customer data, and answers an
-//! invocation without its configuration with `Ordersync.Config` (built on first use).
+//! `errorType`, logs JSON lines with run/stage/window and no customer data. (Without its
+//! configuration it answers `Ordersync.Config`: `tests/cold_start.rs`.)
 
 use std::time::Duration;
 
@@ -147,54 +147,5 @@ async fn built_transform_binary_serves_the_runtime_api() {
             "customer name {name} leaked into logs"
         );
     }
-    function.kill().await;
-}
-
-#[tokio::test]
-async fn transform_binary_without_a_store_answers_config_and_keeps_serving() {
-    // The store is built on the first invocation, so its failure is that invocation's
-    // `Ordersync.Config` (Step Functions sees the name) instead of a process exit (which the
-    // Lambda service would report as `Runtime.ExitError`); the next invocation tries again.
-    let binary = built_binary("ordersync-transform", "transform", false);
-    let api = RuntimeApi::start().await;
-    let mut function = FunctionProcess::spawn(&binary, &api.function_env("transform"));
-    let event = TransformEvent {
-        execution: "exec-nostore".into(),
-        window: window(),
-        orders: ordersync_core::ObjectRef {
-            uri: "s3://bucket/lambda/runs/exec-nostore/orders/x.jsonl.zst".into(),
-            schema: "ordersync.orders".into(),
-            version: 1,
-            records: 1,
-            bytes: 1,
-            sha256: "0".repeat(64),
-        },
-        columns: None,
-    };
-    for attempt in 1..=2 {
-        let outcome = api
-            .invoke(serde_json::to_value(&event).unwrap(), TIMEOUT)
-            .await
-            .unwrap();
-        let Outcome::Error {
-            error_type,
-            error_message,
-        } = outcome
-        else {
-            panic!("attempt {attempt}: {outcome:?}\n{}", function.output());
-        };
-        assert_eq!(error_type, "Ordersync.Config", "attempt {attempt}");
-        assert!(
-            error_message.contains("ORDERSYNC_STORE"),
-            "attempt {attempt}: {error_message}"
-        );
-    }
-    assert!(
-        function
-            .wait_exit(Duration::from_millis(200))
-            .await
-            .is_none(),
-        "the process is still serving"
-    );
     function.kill().await;
 }
