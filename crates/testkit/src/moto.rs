@@ -411,23 +411,7 @@ impl Moto {
 
     /// An S3 client on the bridge: path style, [`REGION`], the production HTTP connector.
     pub fn s3_client(&self) -> aws_sdk_s3::Client {
-        use aws_credential_types::Credentials;
-        use aws_sdk_s3::config::{BehaviorVersion, Region};
-        let conf = aws_sdk_s3::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(Region::new(REGION))
-            .credentials_provider(Credentials::new(
-                "moto-test",
-                "moto-test",
-                None,
-                None,
-                "ordersync-testkit",
-            ))
-            .endpoint_url(self.endpoint())
-            .force_path_style(true)
-            .http_client(ordersync_core::store::s3::https_client())
-            .build();
-        aws_sdk_s3::Client::from_conf(conf)
+        crate::s3::local_client(&self.endpoint(), "moto-test", "moto-test")
     }
 
     /// Creates `bucket` in moto's S3 (through the bridge).

@@ -97,21 +97,7 @@ impl S3Server {
     /// HTTP client the Lambdas use (`ordersync_core::store::s3::https_client`, which also speaks
     /// plain http), so tests exercise the production connector.
     pub fn client(&self) -> aws_sdk_s3::Client {
-        let conf = aws_sdk_s3::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(Region::new(REGION))
-            .credentials_provider(Credentials::new(
-                ACCESS_KEY,
-                SECRET_KEY,
-                None,
-                None,
-                "ordersync-testkit",
-            ))
-            .endpoint_url(self.endpoint())
-            .force_path_style(true)
-            .http_client(ordersync_core::store::s3::https_client())
-            .build();
-        aws_sdk_s3::Client::from_conf(conf)
+        local_client(&self.endpoint(), ACCESS_KEY, SECRET_KEY)
     }
 
     /// An [`S3Store`] on [`BUCKET`] under `prefix`, with SSE-S3 (no KMS key).
@@ -310,6 +296,30 @@ fn percent_decode(s: &str) -> String {
         }
     }
     String::from_utf8_lossy(&out).into_owned()
+}
+
+/// An S3 client for a local server at `endpoint` (this one, or moto's): path-style, [`REGION`],
+/// static credentials, and the production HTTP connector.
+pub(crate) fn local_client(
+    endpoint: &str,
+    access_key: &str,
+    secret_key: &str,
+) -> aws_sdk_s3::Client {
+    let conf = aws_sdk_s3::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new(REGION))
+        .credentials_provider(Credentials::new(
+            access_key,
+            secret_key,
+            None,
+            None,
+            "ordersync-testkit",
+        ))
+        .endpoint_url(endpoint)
+        .force_path_style(true)
+        .http_client(ordersync_core::store::s3::https_client())
+        .build();
+    aws_sdk_s3::Client::from_conf(conf)
 }
 
 #[cfg(test)]
