@@ -10,7 +10,7 @@
 //! our start can still produce, and which is reported the same way).
 //!
 //! Configuration is the standard AWS chain (`AWS_REGION`, credentials, `AWS_ENDPOINT_URL` /
-//! `AWS_ENDPOINT_URL_SFN`) through [`ordersync_core::store::s3::aws_config`], so the HTTPS
+//! `AWS_ENDPOINT_URL_SFN`) through [`ordersync_aws::config::load`], so the HTTPS
 //! client is rustls + ring like every other AWS client here. The state machine is
 //! `--state-machine-arn` or `ORDERSYNC_STATE_MACHINE_ARN`.
 //!
@@ -240,7 +240,7 @@ pub fn state_machine_arn(flag: Option<&str>) -> Result<String, AwsError> {
 /// A Step Functions client from the environment (region, credentials, endpoint overrides),
 /// with our rustls + ring HTTPS client.
 pub async fn client_from_env() -> aws_sdk_sfn::Client {
-    aws_sdk_sfn::Client::new(&ordersync_core::store::s3::aws_config().await)
+    aws_sdk_sfn::Client::new(&ordersync_aws::config::load().await)
 }
 
 impl Target {

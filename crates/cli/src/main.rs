@@ -125,7 +125,7 @@ async fn run_command(
         }
     };
     let definition = match definition {
-        None => ordersync_cli::run::DEFINITION.to_owned(),
+        None => ordersync_local::definition::DEFINITION.to_owned(),
         Some(path) => match std::fs::read_to_string(&path) {
             Ok(text) => text,
             Err(e) => {
@@ -135,21 +135,21 @@ async fn run_command(
         },
     };
     // A definition the runner cannot follow is refused before anything is built or written.
-    let machine = match ordersync_cli::run::machine(&definition) {
+    let machine = match ordersync_local::definition::machine(&definition) {
         Ok(m) => m,
         Err(e) => {
             eprintln!("ordersync: cannot run this definition: {e}");
             return ExitCode::from(2);
         }
     };
-    let store = match ordersync_core::store::AnyStore::from_location(&store).await {
+    let store = match ordersync_aws::AnyStore::from_location(&store).await {
         Ok(s) => s,
         Err(e) => {
             eprintln!("ordersync: store {store}: {e}");
             return ExitCode::from(2);
         }
     };
-    let parts = match ordersync_cli::local::LocalParts::from_env().await {
+    let parts = match ordersync_local::functions::LocalParts::from_env().await {
         Ok(p) => p,
         Err(e) => {
             eprintln!("ordersync: {e}");
@@ -159,7 +159,7 @@ async fn run_command(
     let name = execution_name.unwrap_or_else(|| ordersync_cli::run::fresh_name("local"));
     eprintln!("execution {name} (rerun it with --execution-name {name})");
     let progress = ordersync_cli::progress::Progress::new();
-    let outcome = ordersync_cli::run::execute(
+    let outcome = ordersync_local::definition::execute(
         &machine,
         &store,
         &parts.functions(&store),

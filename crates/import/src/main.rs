@@ -8,9 +8,9 @@
 //! before the loop, it could only end the process, which Lambda reports as `Runtime.ExitError`.
 
 use lambda_runtime::{Error, LambdaEvent, service_fn};
+use ordersync_aws::AnyStore;
 use ordersync_core::clock::SystemClock;
 use ordersync_core::plan::PlanConfig;
-use ordersync_core::store::AnyStore;
 use ordersync_core::{StepError, logging};
 use ordersync_import::credentials::AnyCredentials;
 use ordersync_import::{deadline_from, handle_call, parse_call};

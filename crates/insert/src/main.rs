@@ -9,10 +9,10 @@
 use std::time::Duration;
 
 use lambda_runtime::{Error, LambdaEvent, service_fn};
+use ordersync_aws::AnyStore;
 use ordersync_core::budget::deadline_from;
 use ordersync_core::clock::SystemClock;
 use ordersync_core::lease::LeaseConfig;
-use ordersync_core::store::AnyStore;
 use ordersync_core::{StepError, logging};
 use ordersync_insert::{handle, key, parse_event};
 use ordersync_sheets::{SheetsClient, SheetsConfig};

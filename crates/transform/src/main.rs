@@ -5,7 +5,7 @@
 //! reports as `Runtime.ExitError`), and the next invocation tries again.
 
 use lambda_runtime::{Error, LambdaEvent, service_fn};
-use ordersync_core::store::AnyStore;
+use ordersync_aws::AnyStore;
 use ordersync_core::{StepError, logging};
 use ordersync_transform::handler::{handle, parse_event};
 use tokio::sync::OnceCell;

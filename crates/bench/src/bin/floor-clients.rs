@@ -5,8 +5,8 @@
 //! of its own clients: what it adds beyond them is its own start-up work.
 
 use lambda_runtime::{Error, LambdaEvent, service_fn};
+use ordersync_aws::AnyStore;
 use ordersync_core::logging;
-use ordersync_core::store::AnyStore;
 use ordersync_import::credentials::AnyCredentials;
 use ordersync_naver::{NaverConfig, config::http_client};
 use ordersync_sheets::{SheetsClient, SheetsConfig};

@@ -10,7 +10,8 @@
 //! It is not an ordersync stage.
 
 use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
-use ordersync_core::store::{AnyStore, Store};
+use ordersync_aws::AnyStore;
+use ordersync_core::store::Store;
 use serde_json::{Value, json};
 
 async fn handler(event: LambdaEvent<Value>) -> Result<Value, Diagnostic> {

@@ -15,37 +15,21 @@
 //! wide as one round trip. s3s-fs also checks put preconditions before writing rather than
 //! atomically with it, so two racing conditional puts can both succeed there; real S3 does not.
 //!
-//! TLS uses rustls with the ring provider, the same one the Google client uses, so a binary
-//! links exactly one crypto provider.
+//! TLS uses rustls with the ring provider ([`crate::config::https_client`]), the same one the
+//! Google client uses, so a binary links exactly one crypto provider.
 
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::ServerSideEncryption;
 
-use super::{Store, StoreError, StoreErrorKind, Version};
-use crate::payload::PayloadError;
+use ordersync_core::payload::PayloadError;
+use ordersync_core::store::{Store, StoreError, StoreErrorKind, Version};
 
 pub struct S3Store {
     client: aws_sdk_s3::Client,
     bucket: String,
     prefix: String,
     kms_key_id: Option<String>,
-}
-
-/// An HTTPS client for the AWS SDK on rustls + ring (no aws-lc-rs in our binaries).
-pub fn https_client() -> aws_sdk_s3::config::SharedHttpClient {
-    use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
-    aws_smithy_http_client::Builder::new()
-        .tls_provider(Provider::Rustls(CryptoMode::Ring))
-        .build_https()
-}
-
-/// Loads the shared AWS configuration from the environment with our HTTPS client.
-pub async fn aws_config() -> aws_config::SdkConfig {
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .http_client(https_client())
-        .load()
-        .await
 }
 
 fn env_flag(name: &str) -> bool {
@@ -57,7 +41,7 @@ fn env_flag(name: &str) -> bool {
 impl S3Store {
     /// Builds a client from the environment (see the module docs).
     pub async fn from_env(bucket: &str, prefix: &str) -> Result<Self, StoreError> {
-        let shared = aws_config().await;
+        let shared = crate::config::load().await;
         let conf = aws_sdk_s3::config::Builder::from(&shared)
             .force_path_style(env_flag("ORDERSYNC_S3_PATH_STYLE"))
             .build();

@@ -1,7 +1,7 @@
 //! The pipeline's three functions, called in-process by the local runner.
 //!
 //! [`LocalFunctions`] is the runner's [`Invoker`]: it answers the `FunctionName`s that
-//! [`substitutions`] puts into the definition by calling the same handlers the Lambda `main`s
+//! [`crate::definition::substitutions`] puts into the definition by calling the same handlers the Lambda `main`s
 //! call, with a deadline derived from each function's Lambda timeout, and turns a handler's
 //! [`StepError`] into what Step Functions would see (error name; cause = the function's
 //! `{"errorType","errorMessage"}` JSON).
@@ -9,7 +9,6 @@
 //! It does not build clients from the environment by itself: [`LocalParts::from_env`] does, for
 //! `ordersync run`; the demo and the tests build their own against the sandbox servers.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -25,21 +24,7 @@ use ordersync_runner::{Failure, Invoker};
 use ordersync_sheets::{SheetsClient, SheetsConfig};
 use serde_json::{Value, json};
 
-pub const IMPORT: &str = "ordersync-local-import";
-pub const TRANSFORM: &str = "ordersync-local-transform";
-pub const INSERT: &str = "ordersync-local-insert";
-
-/// The values `DefinitionSubstitutions` gives the ASL's placeholders in a local run.
-pub fn substitutions() -> BTreeMap<String, String> {
-    [
-        ("ImportFunctionArn", IMPORT),
-        ("TransformFunctionArn", TRANSFORM),
-        ("InsertFunctionArn", INSERT),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v.to_owned()))
-    .collect()
-}
+use crate::definition::{IMPORT, INSERT, TRANSFORM};
 
 /// The Lambda timeouts (as in `infra/template.yaml`) of the functions that wait on an API and
 /// stop retrying before them; transform makes no API call and has no deadline.
