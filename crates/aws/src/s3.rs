@@ -32,23 +32,25 @@ pub struct S3Store {
     kms_key_id: Option<String>,
 }
 
-fn env_flag(name: &str) -> bool {
-    std::env::var(name)
-        .map(|v| matches!(v.trim().to_ascii_lowercase().as_str(), "1" | "true" | "yes"))
-        .unwrap_or(false)
-}
-
 impl S3Store {
-    /// Builds a client from the environment (see the module docs).
-    pub async fn from_env(bucket: &str, prefix: &str) -> Result<Self, StoreError> {
+    /// Builds a client on the process-wide AWS configuration ([`crate::config::load`]) with
+    /// the store's own settings (see the module docs).
+    pub async fn connect(
+        bucket: &str,
+        prefix: &str,
+        path_style: bool,
+        kms_key_id: Option<String>,
+    ) -> Result<Self, StoreError> {
         let shared = crate::config::load().await;
         let conf = aws_sdk_s3::config::Builder::from(&shared)
-            .force_path_style(env_flag("ORDERSYNC_S3_PATH_STYLE"))
+            .force_path_style(path_style)
             .build();
-        let kms = std::env::var("ORDERSYNC_S3_KMS_KEY_ID")
-            .ok()
-            .filter(|k| !k.is_empty());
-        S3Store::new(aws_sdk_s3::Client::from_conf(conf), bucket, prefix, kms)
+        S3Store::new(
+            aws_sdk_s3::Client::from_conf(conf),
+            bucket,
+            prefix,
+            kms_key_id,
+        )
     }
 
     /// Wraps a ready client. `prefix` is prepended to every key (a trailing `/` is added).

@@ -1,9 +1,10 @@
-//! [`AnyStore`]: the payload store chosen at run time from a location — `s3://bucket/prefix`
-//! (S3, configured from the environment) or a local directory — as every function and
-//! `ordersync run` pick it from `ORDERSYNC_STORE`.
+//! [`AnyStore`]: the payload store chosen at run time from a [`StoreConfig`] — `s3://bucket/
+//! prefix` (S3) or a local directory — as every function (`ORDERSYNC_STORE`) and `ordersync
+//! run` (`--store`) pick it.
 
+use ordersync_core::config::{ConfigError, Env};
 use ordersync_core::payload::PayloadError;
-use ordersync_core::store::{DirStore, Store, StoreError, StoreErrorKind, Version};
+use ordersync_core::store::{DirStore, Store, StoreError, Version};
 
 use crate::s3::S3Store;
 
@@ -14,32 +15,61 @@ pub enum AnyStore {
 }
 
 impl AnyStore {
-    /// `s3://bucket/prefix` → S3 (configured from the environment), anything else → a local
+    /// Opens the store `config` names: `s3://bucket/prefix` → S3, anything else → a local
     /// directory (created if missing).
-    pub async fn from_location(location: &str) -> Result<Self, StoreError> {
-        match location.strip_prefix("s3://") {
+    pub async fn open(config: &StoreConfig) -> Result<Self, StoreError> {
+        match config.location.strip_prefix("s3://") {
             Some(rest) => {
                 let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
-                Ok(AnyStore::S3(S3Store::from_env(bucket, prefix).await?))
+                Ok(AnyStore::S3(
+                    S3Store::connect(
+                        bucket,
+                        prefix,
+                        config.s3_path_style,
+                        config.kms_key_id.clone(),
+                    )
+                    .await?,
+                ))
             }
-            None => Ok(AnyStore::Dir(DirStore::new(location)?)),
+            None => Ok(AnyStore::Dir(DirStore::new(&config.location)?)),
         }
     }
+}
 
-    /// Reads `ORDERSYNC_STORE` (required in Lambda; local tools pass their own default).
-    pub async fn from_env(default: Option<&str>) -> Result<Self, StoreError> {
-        let location = std::env::var("ORDERSYNC_STORE")
-            .ok()
-            .or(default.map(str::to_owned))
-            .ok_or_else(|| StoreError {
-                op: "configure",
-                key: "ORDERSYNC_STORE".into(),
-                kind: StoreErrorKind::Denied,
-                detail: "not set (s3://bucket/prefix or a directory)".into(),
-            })?;
-        AnyStore::from_location(&location).await
+/// Where payload objects go, read once from the environment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreConfig {
+    /// `ORDERSYNC_STORE`: `s3://bucket/prefix` or a directory.
+    pub location: String,
+    /// `ORDERSYNC_S3_PATH_STYLE`: the bucket in the path, for S3-compatible servers.
+    pub s3_path_style: bool,
+    /// `ORDERSYNC_S3_KMS_KEY_ID`: SSE-KMS with this key instead of SSE-S3.
+    pub kms_key_id: Option<String>,
+}
+
+impl StoreConfig {
+    /// Reads `ORDERSYNC_STORE` (required) and the S3 settings.
+    pub fn from_env(env: &dyn Env) -> Result<Self, ConfigError> {
+        let location = env.var(STORE_ENV).ok_or_else(|| {
+            ConfigError::new(STORE_ENV, "is not set (s3://bucket/prefix or a directory)")
+        })?;
+        Ok(StoreConfig::at(env, &location))
+    }
+
+    /// The store at `location` (a local tool's flag or default) with the S3 settings from
+    /// `env`; `ORDERSYNC_STORE` is not read.
+    pub fn at(env: &dyn Env, location: &str) -> Self {
+        StoreConfig {
+            location: location.to_owned(),
+            s3_path_style: env.var("ORDERSYNC_S3_PATH_STYLE").is_some_and(|v| {
+                matches!(v.trim().to_ascii_lowercase().as_str(), "1" | "true" | "yes")
+            }),
+            kms_key_id: env.var("ORDERSYNC_S3_KMS_KEY_ID"),
+        }
     }
 }
+
+const STORE_ENV: &str = "ORDERSYNC_STORE";
 
 impl Store for AnyStore {
     fn uri(&self, key: &str) -> String {

@@ -212,14 +212,14 @@ pub struct Target {
 pub fn state_machine_arn(flag: Option<&str>) -> Result<String, AwsError> {
     let arn = match flag {
         Some(arn) => arn.to_owned(),
-        None => std::env::var(STATE_MACHINE_ENV)
-            .ok()
-            .filter(|v| !v.trim().is_empty())
-            .ok_or_else(|| {
-                AwsError::Usage(format!(
-                    "which state machine? Pass --state-machine-arn or set {STATE_MACHINE_ENV}"
-                ))
-            })?,
+        None => {
+            ordersync_core::config::Env::var(&ordersync_core::config::ProcessEnv, STATE_MACHINE_ENV)
+                .ok_or_else(|| {
+                    AwsError::Usage(format!(
+                        "which state machine? Pass --state-machine-arn or set {STATE_MACHINE_ENV}"
+                    ))
+                })?
+        }
     };
     let arn = arn.trim().to_owned();
     let parts: Vec<&str> = arn.split(':').collect();
@@ -296,7 +296,8 @@ pub fn prepare(
     name: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<StartRequest, AwsError> {
-    let limits = Limits::from_env().map_err(|e| AwsError::Usage(e.to_string()))?;
+    let limits = Limits::from_env(&ordersync_core::config::ProcessEnv)
+        .map_err(|e| AwsError::Usage(e.to_string()))?;
     let request = RunRequest::parse(json).map_err(|e| AwsError::InvalidInput(e.to_string()))?;
     request
         .validate(&limits, now.fixed_offset())

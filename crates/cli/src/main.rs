@@ -142,14 +142,17 @@ async fn run_command(
             return ExitCode::from(2);
         }
     };
-    let store = match ordersync_aws::AnyStore::from_location(&store).await {
+    let env = ordersync_core::config::ProcessEnv;
+    let store_config = ordersync_aws::store::StoreConfig::at(&env, &store);
+    let store = match ordersync_aws::AnyStore::open(&store_config).await {
         Ok(s) => s,
         Err(e) => {
             eprintln!("ordersync: store {store}: {e}");
             return ExitCode::from(2);
         }
     };
-    let parts = match ordersync_local::functions::LocalParts::from_env().await {
+    let config = ordersync_local::functions::LocalConfig::from_env(&env);
+    let parts = match async { ordersync_local::functions::LocalParts::open(config?).await }.await {
         Ok(p) => p,
         Err(e) => {
             eprintln!("ordersync: {e}");
@@ -222,9 +225,15 @@ fn main() -> ExitCode {
                     return ExitCode::from(2);
                 }
             };
-            let checked = Limits::from_env().and_then(|limits| {
-                RunRequest::parse(&bytes)?.validate(&limits, chrono::Utc::now().fixed_offset())
-            });
+            let limits = match Limits::from_env(&ordersync_core::config::ProcessEnv) {
+                Ok(limits) => limits,
+                Err(e) => {
+                    eprintln!("ordersync: configuration: {e}");
+                    return ExitCode::from(1);
+                }
+            };
+            let checked = RunRequest::parse(&bytes)
+                .and_then(|request| request.validate(&limits, chrono::Utc::now().fixed_offset()));
             let run = match checked {
                 Ok(run) => run,
                 Err(e) => {

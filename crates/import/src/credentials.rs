@@ -1,4 +1,5 @@
-//! NAVER credentials for the import Lambda, chosen once at cold start:
+//! NAVER credentials for the import Lambda, from the [`CredentialSource`] its configuration
+//! names:
 //!
 //! 1. `NAVER_CREDENTIALS_FILE` — a JSON map `{secret_id: {client_id, client_secret}}` (local);
 //! 2. `NAVER_CLIENT_ID` + `NAVER_CLIENT_SECRET` — one application for every account (local);
@@ -14,6 +15,8 @@ use std::time::{Duration, Instant};
 use ordersync_aws::secrets::{SecretError, SecretReader};
 use ordersync_core::errors::{ErrorName, StepError};
 use ordersync_core::request::AccountRef;
+
+use crate::config::CredentialSource;
 use ordersync_naver::source::{EnvCredentials, FileCredentials, unknown_account};
 use ordersync_naver::{CredentialStore, Credentials};
 
@@ -77,16 +80,15 @@ pub enum AnyCredentials {
 }
 
 impl AnyCredentials {
-    pub async fn from_env() -> Result<Self, StepError> {
-        if let Ok(path) = std::env::var("NAVER_CREDENTIALS_FILE") {
-            return Ok(AnyCredentials::File(FileCredentials::load(path.as_ref())?));
-        }
-        if let Some(env) = EnvCredentials::from_env() {
-            return Ok(AnyCredentials::Env(env));
-        }
-        Ok(AnyCredentials::SecretsManager(
-            SecretsManagerCredentials::new(SecretReader::from_env().await),
-        ))
+    /// The store `source` names; reads the credentials file, if that is the source.
+    pub async fn open(source: CredentialSource) -> Result<Self, StepError> {
+        Ok(match source {
+            CredentialSource::File(path) => AnyCredentials::File(FileCredentials::load(&path)?),
+            CredentialSource::Env(env) => AnyCredentials::Env(env),
+            CredentialSource::SecretsManager => AnyCredentials::SecretsManager(
+                SecretsManagerCredentials::new(SecretReader::from_env().await),
+            ),
+        })
     }
 }
 

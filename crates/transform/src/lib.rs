@@ -7,6 +7,7 @@
 //!
 //! Nothing here talks to NAVER or Google.
 
+pub mod config;
 pub mod dedupe;
 pub mod handler;
 pub mod mapping;
