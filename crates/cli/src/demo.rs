@@ -1,6 +1,6 @@
 //! `ordersync demo`: the whole pipeline on this machine, with nothing to configure.
 //!
-//! Starts the test kit's fake NAVER shop and fake Google Sheets on 127.0.0.1 (the same strict
+//! Starts the sandbox's fake NAVER shop and fake Google Sheets on 127.0.0.1 (the same strict
 //! fakes the tests use: signed tokens, rate limits, RAW writes), runs the real
 //! `statemachine.asl.json` through the local runner with a local directory store, shows the
 //! resulting sheet and writes it as CSV. Then a seller types a note into their own column, some

@@ -4,7 +4,7 @@
 //! [`FakeGoogle::start`] serves on `127.0.0.1:0`:
 //!
 //! - `POST /token`: the service-account JWT-bearer grant. The JWT's RS256 signature is verified
-//!   against the test key pair in `fixtures/google/`; `iss`, `aud` (= [`FakeGoogle::token_uri`]),
+//!   against the sandbox key pair made at run time ([`sandbox_key`]); `iss`, `aud` (= [`FakeGoogle::token_uri`]),
 //!   `iat`/`exp`, no `sub`, and `scope` = exactly [`SPREADSHEETS_SCOPE`] are checked (a Drive
 //!   scope is `400 invalid_scope`). Point yup-oauth2 at it with
 //!   [`FakeGoogle::service_account_key_json`].
