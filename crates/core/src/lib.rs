@@ -13,6 +13,7 @@ pub mod columns;
 pub mod errors;
 pub mod events;
 pub mod keys;
+pub mod latest;
 pub mod lease;
 pub mod logging;
 pub mod naming;
