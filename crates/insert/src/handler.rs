@@ -9,7 +9,6 @@
 //!    before the lease would lapse (so a stalled run never writes over a newer one);
 //! 5. release the lease (failing to is only logged: it expires on its own).
 
-use std::collections::HashMap;
 use std::time::Instant;
 
 use ordersync_core::clock::Clock;
@@ -17,6 +16,7 @@ use ordersync_core::columns::{Column, KEY_FIELD};
 use ordersync_core::errors::{ErrorName, StepError};
 use ordersync_core::events::{InsertEvent, InsertResult, RunSummary};
 use ordersync_core::keys::check_execution;
+use ordersync_core::latest::LatestPerKey;
 use ordersync_core::lease::{self, Lease, LeaseConfig};
 use ordersync_core::payload;
 use ordersync_core::request::{check_spreadsheet_id, check_tab};
@@ -101,11 +101,10 @@ async fn run(
     }
 
     let mut columns: Option<Vec<Column>> = None;
-    let mut rows: Vec<SheetRow> = Vec::new();
     // A product order that changed on several days has a row in several windows; the latest
     // (a later window) wins, in the place of its first row, as the upsert plan would decide.
     // Keeping only that one here bounds memory by the distinct orders, not their changes.
-    let mut position: HashMap<String, usize> = HashMap::new();
+    let mut latest: LatestPerKey<String, SheetRow> = LatestPerKey::new();
     for reference in event.windows.iter().map(|w| &w.rows) {
         let bytes = read_object(store, reference).await?;
         let reader = payload::open::<RowsSchema>(&bytes, reference)?;
@@ -127,16 +126,10 @@ async fn run(
             // Decoding grows `cells` by doubling (18 cells get room for 32); at 100,000 rows
             // the spare room alone is over 30 MB of a 128 MB Lambda.
             row.cells.shrink_to_fit();
-            match position.get(&row.key) {
-                Some(&at) => rows[at] = row,
-                None => {
-                    position.insert(row.key.clone(), rows.len());
-                    rows.push(row);
-                }
-            }
+            latest.offer_later_wins_keyed(row, |row| row.key.as_str());
         }
     }
-    drop(position);
+    let rows = latest.into_items();
     let Some(columns) = columns else {
         return Ok(InsertResult::default());
     };
