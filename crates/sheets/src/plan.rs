@@ -17,6 +17,7 @@
 
 use std::collections::HashMap;
 
+use ordersync_core::latest::LatestPerKey;
 use ordersync_core::rows::{Cell, SheetRow};
 use serde_json::Value;
 
@@ -264,17 +265,11 @@ pub fn plan<'a>(
     let segments = runs(&sorted_cols);
 
     // Later rows for the same key win (a later window is a later change).
-    let mut wanted: Vec<&'a SheetRow> = Vec::with_capacity(rows.len());
-    let mut index_of: HashMap<&str, usize> = HashMap::new();
+    let mut latest: LatestPerKey<&'a str, &'a SheetRow> = LatestPerKey::with_capacity(rows.len());
     for row in rows {
-        match index_of.get(row.key.as_str()) {
-            Some(&i) => wanted[i] = row,
-            None => {
-                index_of.insert(row.key.as_str(), wanted.len());
-                wanted.push(row);
-            }
-        }
+        latest.offer_later_wins(row.key.as_str(), row);
     }
+    let wanted = latest.into_items();
 
     let mut writes: Vec<(usize, &'a SheetRow)> = Vec::new();
     // New keys go right under the last row that holds anything a person put there: a key, or
