@@ -10,23 +10,18 @@
 //! retry is refused (an `addSheet` applied by an attempt whose answer was lost: "already
 //! exists") is checked against the tabs and counts as done when the tab is there and big enough.
 
-use std::str::FromStr;
 use std::time::Instant;
 
-use google_sheets4::FieldMask;
-use google_sheets4::api::{
-    AddSheetRequest, GridProperties, Request, SheetProperties, UpdateSheetPropertiesRequest,
-    ValueRange,
-};
+use google_sheets4::api::ValueRange;
 use ordersync_core::errors::StepError;
-use ordersync_core::rows::SheetRow;
+use ordersync_core::rows::{Cell, SheetRow};
 use tracing::info;
 
 use crate::a1;
-use crate::client::{SheetsClient, to_value};
+use crate::client::to_value;
 use crate::error::SheetsError;
 use crate::plan::{BlockWrite, Existing, RowsWrite, plan};
-use ordersync_core::rows::Cell;
+use crate::workbook::{GridChange, Workbook};
 
 /// Google recommends requests of at most 2 MB.
 pub const MAX_REQUEST_BYTES: usize = 2_000_000;
@@ -215,8 +210,8 @@ pub fn same_title(a: &str, b: &str) -> bool {
 }
 
 /// Upserts `rows` (one per key; later ones win) into the target tab.
-pub async fn upsert(
-    client: &SheetsClient,
+pub async fn upsert<W: Workbook>(
+    client: &W,
     target: &Target<'_>,
     rows: &[SheetRow],
     deadline: Instant,
@@ -271,56 +266,30 @@ pub async fn upsert(
             None => (need_rows.max(MIN_NEW_TAB_ROWS), need_cols),
         };
         let total = others + rows_after * cols_after;
-        let limit = client.config().max_cells;
+        let limit = client.limits().max_cells;
         if total > limit {
             return Err(StepError::from(SheetsError::Sheet(format!(
                 "the workbook would have {total} cells ({rows_after} rows × {cols_after} columns in this tab, {others} in the others), over Google's limit of {limit}; nothing was written"
             ))));
         }
-        let requests = match ours {
-            None => vec![Request {
-                add_sheet: Some(AddSheetRequest {
-                    properties: Some(SheetProperties {
-                        title: Some(target.tab.to_owned()),
-                        grid_properties: Some(GridProperties {
-                            row_count: Some(rows_after as i32),
-                            column_count: Some(cols_after as i32),
-                            frozen_row_count: Some(1),
-                            ..Default::default()
-                        }),
-                        ..Default::default()
-                    }),
-                }),
-                ..Default::default()
-            }],
-            // Absolute sizes, not `appendDimension`: that one is relative, so a retry after an
-            // answer that was lost (the client retries a 503 itself) would grow the grid twice
-            // and spend the workbook's cell budget. Setting the size again is harmless. The
-            // mask names only the two counts; a mask of `gridProperties` would reset the frozen
-            // rows to 0.
-            Some(t) if rows_after > t.rows || cols_after > t.cols => vec![Request {
-                update_sheet_properties: Some(UpdateSheetPropertiesRequest {
-                    properties: Some(SheetProperties {
-                        sheet_id: Some(t.sheet_id),
-                        grid_properties: Some(GridProperties {
-                            row_count: Some(rows_after as i32),
-                            column_count: Some(cols_after as i32),
-                            ..Default::default()
-                        }),
-                        ..Default::default()
-                    }),
-                    fields: Some(
-                        FieldMask::from_str("gridProperties.rowCount,gridProperties.columnCount")
-                            .expect("a literal field mask"),
-                    ),
-                }),
-                ..Default::default()
-            }],
-            Some(_) => Vec::new(),
+        let change = match ours {
+            None => Some(GridChange::AddTab {
+                title: target.tab.to_owned(),
+                rows: rows_after,
+                cols: cols_after,
+                frozen_rows: 1,
+            }),
+            // Absolute sizes (see `GridChange::Resize`).
+            Some(t) if rows_after > t.rows || cols_after > t.cols => Some(GridChange::Resize {
+                sheet_id: t.sheet_id,
+                rows: rows_after,
+                cols: cols_after,
+            }),
+            Some(_) => None,
         };
-        if !requests.is_empty()
+        if let Some(change) = &change
             && let Err(error) = client
-                .structure(target.spreadsheet, requests, deadline, guard)
+                .change_grid(target.spreadsheet, change, deadline, guard)
                 .await
         {
             // Applied with its answer lost (a 503, an unreadable 200), the retry is refused:
@@ -349,11 +318,11 @@ pub async fn upsert(
         .map(Block::Header)
         .chain(plan.row_writes.iter().map(Block::Rows))
         .collect();
-    let layout = requests(target.tab, &blocks, client.config().max_request_bytes);
+    let layout = requests(target.tab, &blocks, client.limits().max_request_bytes);
     for request in &layout {
         let request = value_ranges(target.tab, &blocks, request);
         client
-            .write(target.spreadsheet, request, deadline, guard)
+            .write_values(target.spreadsheet, request, deadline, guard)
             .await?;
     }
     let (reads1, writes1) = client.calls();
