@@ -2,12 +2,16 @@
 //! and nothing else (no `append`, no formatting, no formulas).
 //!
 //! [`SheetsClient`](crate::SheetsClient) implements it over HTTP (google-sheets4, retried inside
-//! the deadline, the guard asked before every write attempt).
+//! the deadline, the guard asked before every write attempt); [`MemoryWorkbook`] implements it
+//! in memory with Google's rules, so the insert stage's logic is tested without a server, the
+//! way import's is tested with an in-process `Source`.
 //!
 //! What is here: reading one tab's values and grid size, listing the tabs (`spreadsheets.get`),
 //! one structure change (`spreadsheets.batchUpdate`), one value write (`values.batchUpdate`,
 //! `RAW`, explicit ranges) and the call counts the run summary reports. Deciding what to write
 //! is [`crate::plan`]'s; packing the writes into requests is [`crate::upsert`]'s.
+//!
+//! [`MemoryWorkbook`]: crate::memory::MemoryWorkbook
 
 use std::future::Future;
 use std::time::Instant;
