@@ -66,6 +66,7 @@ impl<S: Store> WriteGuard for LeaseGuard<'_, S> {
     }
 }
 
+/// Runs the insert stage for one event.
 pub async fn handle(
     store: &impl Store,
     sheets: &SheetsClient,
@@ -81,6 +82,7 @@ pub async fn handle(
     Ok(RunSummary::new(&event.windows, &result))
 }
 
+/// The numbered steps of the module header: check, read, upsert under the lease.
 async fn run(
     store: &impl Store,
     sheets: &SheetsClient,
@@ -89,6 +91,16 @@ async fn run(
     event: &InsertEvent,
     deadline: Instant,
 ) -> Result<InsertResult, StepError> {
+    check_event(store, event)?;
+    let Some(rows) = read_rows(store, event).await? else {
+        return Ok(InsertResult::default());
+    };
+    upsert_under_lease(store, sheets, lease_config, clock, event, &rows, deadline).await
+}
+
+/// Step 1: everything about the event that can be checked without reading an object — so a
+/// bad event fails before the store or the sheet is touched.
+fn check_event(store: &impl Store, event: &InsertEvent) -> Result<(), StepError> {
     check_execution(&event.execution)?;
     let mut problems = Vec::new();
     check_spreadsheet_id(&event.sheet.spreadsheet_id, &mut problems);
@@ -99,7 +111,19 @@ async fn run(
     for outcome in &event.windows {
         store.key_of(&outcome.rows.uri)?;
     }
+    Ok(())
+}
 
+/// Every window's rows, one per key, with the columns they share.
+struct Rows {
+    headers: Vec<String>,
+    key_index: usize,
+    rows: Vec<SheetRow>,
+}
+
+/// Step 2: reads and verifies every rows object (size, hash, schema), checks they agree on
+/// columns, and keeps the latest row per key. `None` when there are no rows objects at all.
+async fn read_rows(store: &impl Store, event: &InsertEvent) -> Result<Option<Rows>, StepError> {
     let mut columns: Option<Vec<Column>> = None;
     // A product order that changed on several days has a row in several windows; the latest
     // (a later window) wins, in the place of its first row, as the upsert plan would decide.
@@ -131,7 +155,7 @@ async fn run(
     }
     let rows = latest.into_items();
     let Some(columns) = columns else {
-        return Ok(InsertResult::default());
+        return Ok(None);
     };
     let headers: Vec<String> = columns.iter().map(|c| c.header.clone()).collect();
     let key_index = columns
@@ -144,7 +168,25 @@ async fn run(
             "a row has a different number of cells than columns",
         ));
     }
+    Ok(Some(Rows {
+        headers,
+        key_index,
+        rows,
+    }))
+}
 
+/// Steps 3 to 5: takes the lease on spreadsheet+tab, upserts with the lease renewed before
+/// every write attempt ([`LeaseGuard`]), and releases it whatever the upsert did (failing to
+/// release is only logged: the lease expires on its own).
+async fn upsert_under_lease(
+    store: &impl Store,
+    sheets: &SheetsClient,
+    lease_config: &LeaseConfig,
+    clock: &dyn Clock,
+    event: &InsertEvent,
+    rows: &Rows,
+    deadline: Instant,
+) -> Result<InsertResult, StepError> {
     let held = lease::acquire(
         store,
         &event.sheet.spreadsheet_id,
@@ -163,10 +205,10 @@ async fn run(
     let target = Target {
         spreadsheet: &event.sheet.spreadsheet_id,
         tab: &event.sheet.tab,
-        headers: &headers,
-        key_index,
+        headers: &rows.headers,
+        key_index: rows.key_index,
     };
-    let result = upsert(sheets, &target, &rows, deadline, &mut guard).await;
+    let result = upsert(sheets, &target, &rows.rows, deadline, &mut guard).await;
     if let Some(held) = guard.lease.take()
         && let Err(e) = lease::release(store, held).await
     {
