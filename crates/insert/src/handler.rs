@@ -22,7 +22,7 @@ use ordersync_core::payload;
 use ordersync_core::request::{check_spreadsheet_id, check_tab};
 use ordersync_core::rows::{RowsSchema, SheetRow};
 use ordersync_core::store::{Store, read_object};
-use ordersync_sheets::{SheetsClient, Target, WriteGuard, upsert};
+use ordersync_sheets::{Target, Workbook, WriteGuard, upsert};
 use tracing::{Instrument, info_span, warn};
 
 /// Reads a raw event with `Ordersync.InvalidInput` for anything malformed.
@@ -67,9 +67,9 @@ impl<S: Store> WriteGuard for LeaseGuard<'_, S> {
 }
 
 /// Runs the insert stage for one event.
-pub async fn handle(
+pub async fn handle<W: Workbook>(
     store: &impl Store,
-    sheets: &SheetsClient,
+    sheets: &W,
     lease_config: &LeaseConfig,
     clock: &dyn Clock,
     event: InsertEvent,
@@ -83,9 +83,9 @@ pub async fn handle(
 }
 
 /// The numbered steps of the module header: check, read, upsert under the lease.
-async fn run(
+async fn run<W: Workbook>(
     store: &impl Store,
-    sheets: &SheetsClient,
+    sheets: &W,
     lease_config: &LeaseConfig,
     clock: &dyn Clock,
     event: &InsertEvent,
@@ -178,9 +178,9 @@ async fn read_rows(store: &impl Store, event: &InsertEvent) -> Result<Option<Row
 /// Steps 3 to 5: takes the lease on spreadsheet+tab, upserts with the lease renewed before
 /// every write attempt ([`LeaseGuard`]), and releases it whatever the upsert did (failing to
 /// release is only logged: the lease expires on its own).
-async fn upsert_under_lease(
+async fn upsert_under_lease<W: Workbook>(
     store: &impl Store,
-    sheets: &SheetsClient,
+    sheets: &W,
     lease_config: &LeaseConfig,
     clock: &dyn Clock,
     event: &InsertEvent,

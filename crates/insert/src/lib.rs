@@ -1,7 +1,8 @@
 //! The insert stage: every window's rows objects upserted into the target tab, once, under a
 //! lease on that tab.
 //!
-//! - [`handler`]: validate, read and verify the rows objects, take the lease, upsert, release.
+//! - [`handler`]: validate, read and verify the rows objects, take the lease, upsert, release,
+//!   over any [`ordersync_sheets::Workbook`] (the Google client in Lambda, memory in tests).
 //! - [`key`]: where the Google service-account key comes from (Secrets Manager in Lambda, the
 //!   file in `GOOGLE_APPLICATION_CREDENTIALS` locally).
 
