@@ -23,5 +23,5 @@ pub mod workbook;
 pub use client::{SheetsClient, SheetsConfig};
 pub use error::SheetsError;
 pub use memory::MemoryWorkbook;
-pub use upsert::{Target, Unguarded, UpsertSummary, WriteGuard, upsert};
+pub use upsert::{Target, Unguarded, UpsertSummary, WriteGuard, try_upsert, upsert};
 pub use workbook::{GridChange, Limits, TabInfo, TabRead, Workbook};

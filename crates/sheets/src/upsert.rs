@@ -209,10 +209,8 @@ pub fn same_title(a: &str, b: &str) -> bool {
     a == b || a.to_lowercase() == b.to_lowercase()
 }
 
-/// Upserts `rows` (one per key; later ones win) into the target tab.
-///
-/// Three steps: read the tab once and plan; [`ensure_grid`] (the tab exists and is big enough,
-/// before any value is written); [`write_blocks`]. Errors become a [`StepError`] here.
+/// Upserts `rows` (one per key; later ones win) into the target tab: [`try_upsert`] with its
+/// error already a [`StepError`], for a caller that reports to Step Functions directly.
 pub async fn upsert<W: Workbook>(
     book: &W,
     target: &Target<'_>,
@@ -220,6 +218,20 @@ pub async fn upsert<W: Workbook>(
     deadline: Instant,
     guard: &mut impl WriteGuard,
 ) -> Result<UpsertSummary, StepError> {
+    Ok(try_upsert(book, target, rows, deadline, guard).await?)
+}
+
+/// Upserts `rows` (one per key; later ones win) into the target tab.
+///
+/// Three steps: read the tab once and plan; [`ensure_grid`] (the tab exists and is big enough,
+/// before any value is written); [`write_blocks`].
+pub async fn try_upsert<W: Workbook>(
+    book: &W,
+    target: &Target<'_>,
+    rows: &[SheetRow],
+    deadline: Instant,
+    guard: &mut impl WriteGuard,
+) -> Result<UpsertSummary, SheetsError> {
     let (reads0, writes0) = book.calls();
     let read = book
         .read_tab(target.spreadsheet, target.tab, deadline)
