@@ -13,7 +13,7 @@ use std::time::Instant;
 
 use ordersync_core::clock::Clock;
 use ordersync_core::columns::{Column, KEY_FIELD};
-use ordersync_core::errors::{ErrorName, StepError};
+use ordersync_core::errors::StepError;
 use ordersync_core::events::{InsertEvent, InsertResult, RunSummary};
 use ordersync_core::keys::check_execution;
 use ordersync_core::latest::LatestPerKey;
@@ -22,8 +22,10 @@ use ordersync_core::payload;
 use ordersync_core::request::{check_spreadsheet_id, check_tab};
 use ordersync_core::rows::{RowsSchema, SheetRow};
 use ordersync_core::store::{Store, read_object};
-use ordersync_sheets::{Target, Workbook, WriteGuard, upsert};
+use ordersync_sheets::{Target, Workbook, WriteGuard, try_upsert};
 use tracing::{Instrument, info_span, warn};
+
+use crate::error::InsertError;
 
 /// Reads a raw event with `Ordersync.InvalidInput` for anything malformed.
 pub fn parse_event(event: serde_json::Value) -> Result<InsertEvent, StepError> {
@@ -41,10 +43,7 @@ struct LeaseGuard<'a, S> {
 impl<S: Store> WriteGuard for LeaseGuard<'_, S> {
     async fn before_write(&mut self) -> Result<(), StepError> {
         let Some(held) = self.lease.as_mut() else {
-            return Err(StepError::new(
-                ErrorName::Internal,
-                "write attempted without a lease",
-            ));
+            return Err(InsertError::NoLease.into());
         };
         match lease::renew(self.store, held, self.config, self.clock.now()).await {
             Ok(()) => Ok(()),
@@ -66,7 +65,8 @@ impl<S: Store> WriteGuard for LeaseGuard<'_, S> {
     }
 }
 
-/// Runs the insert stage for one event.
+/// Runs the insert stage for one event. Every failure becomes a [`StepError`] here, and only
+/// here (see [`InsertError`]).
 pub async fn handle<W: Workbook>(
     store: &impl Store,
     sheets: &W,
@@ -90,7 +90,7 @@ async fn run<W: Workbook>(
     clock: &dyn Clock,
     event: &InsertEvent,
     deadline: Instant,
-) -> Result<InsertResult, StepError> {
+) -> Result<InsertResult, InsertError> {
     check_event(store, event)?;
     let Some(rows) = read_rows(store, event).await? else {
         return Ok(InsertResult::default());
@@ -100,13 +100,13 @@ async fn run<W: Workbook>(
 
 /// Step 1: everything about the event that can be checked without reading an object — so a
 /// bad event fails before the store or the sheet is touched.
-fn check_event(store: &impl Store, event: &InsertEvent) -> Result<(), StepError> {
+fn check_event(store: &impl Store, event: &InsertEvent) -> Result<(), InsertError> {
     check_execution(&event.execution)?;
     let mut problems = Vec::new();
     check_spreadsheet_id(&event.sheet.spreadsheet_id, &mut problems);
     check_tab(&event.sheet.tab, &mut problems);
     if !problems.is_empty() {
-        return Err(StepError::new(ErrorName::InvalidInput, problems.join("; ")));
+        return Err(InsertError::Target(problems));
     }
     for outcome in &event.windows {
         store.key_of(&outcome.rows.uri)?;
@@ -123,7 +123,7 @@ struct Rows {
 
 /// Step 2: reads and verifies every rows object (size, hash, schema), checks they agree on
 /// columns, and keeps the latest row per key. `None` when there are no rows objects at all.
-async fn read_rows(store: &impl Store, event: &InsertEvent) -> Result<Option<Rows>, StepError> {
+async fn read_rows(store: &impl Store, event: &InsertEvent) -> Result<Option<Rows>, InsertError> {
     let mut columns: Option<Vec<Column>> = None;
     // A product order that changed on several days has a row in several windows; the latest
     // (a later window) wins, in the place of its first row, as the upsert plan would decide.
@@ -135,13 +135,9 @@ async fn read_rows(store: &impl Store, event: &InsertEvent) -> Result<Option<Row
         match &columns {
             None => columns = Some(reader.meta().columns.clone()),
             Some(c) if *c != reader.meta().columns => {
-                return Err(StepError::new(
-                    ErrorName::Payload,
-                    format!(
-                        "payload object {} has other columns than the first rows object",
-                        reference.uri
-                    ),
-                ));
+                return Err(InsertError::ColumnsDiffer {
+                    uri: reference.uri.clone(),
+                });
             }
             Some(_) => {}
         }
@@ -161,12 +157,9 @@ async fn read_rows(store: &impl Store, event: &InsertEvent) -> Result<Option<Row
     let key_index = columns
         .iter()
         .position(|c| c.field == KEY_FIELD)
-        .ok_or_else(|| StepError::new(ErrorName::Payload, "rows objects have no key column"))?;
+        .ok_or(InsertError::NoKeyColumn)?;
     if rows.iter().any(|r| r.cells.len() != headers.len()) {
-        return Err(StepError::new(
-            ErrorName::Payload,
-            "a row has a different number of cells than columns",
-        ));
+        return Err(InsertError::CellCount);
     }
     Ok(Some(Rows {
         headers,
@@ -186,7 +179,7 @@ async fn upsert_under_lease<W: Workbook>(
     event: &InsertEvent,
     rows: &Rows,
     deadline: Instant,
-) -> Result<InsertResult, StepError> {
+) -> Result<InsertResult, InsertError> {
     let held = lease::acquire(
         store,
         &event.sheet.spreadsheet_id,
@@ -208,7 +201,7 @@ async fn upsert_under_lease<W: Workbook>(
         headers: &rows.headers,
         key_index: rows.key_index,
     };
-    let result = upsert(sheets, &target, &rows.rows, deadline, &mut guard).await;
+    let result = try_upsert(sheets, &target, &rows.rows, deadline, &mut guard).await;
     if let Some(held) = guard.lease.take()
         && let Err(e) = lease::release(store, held).await
     {
