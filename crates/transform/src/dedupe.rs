@@ -12,6 +12,7 @@
 use std::cmp::Ordering;
 
 use ordersync_core::columns::{Column, MaskKind};
+use ordersync_core::errors::{Classify, ErrorName};
 use ordersync_core::latest::LatestPerKey;
 use ordersync_core::naver::ImportedOrder;
 use ordersync_core::rows::SheetRow;
@@ -50,6 +51,16 @@ pub enum RecordError {
     EmptyKey { index: u64 },
     #[error("order record {index} has productOrderId {key} but its detail says another id")]
     KeyMismatch { index: u64, key: String },
+}
+
+/// A record that cannot become a row means the orders object is not what import writes: a
+/// payload problem, which rerunning the execution from the start fixes.
+impl Classify for RecordError {
+    fn error_name(&self) -> ErrorName {
+        match self {
+            RecordError::EmptyKey { .. } | RecordError::KeyMismatch { .. } => ErrorName::Payload,
+        }
+    }
 }
 
 /// The deduplicated rows, sorted by key.
