@@ -9,7 +9,7 @@
 //! What is here: reading one tab's values and grid size, listing the tabs (`spreadsheets.get`),
 //! one structure change (`spreadsheets.batchUpdate`), one value write (`values.batchUpdate`,
 //! `RAW`, explicit ranges) and the call counts the run summary reports. Deciding what to write
-//! is [`crate::plan`]'s; packing the writes into requests is [`crate::upsert`]'s.
+//! is [`crate::plan`]'s; packing the writes into requests is [`upsert`](mod@crate::upsert)'s.
 //!
 //! [`MemoryWorkbook`]: crate::memory::MemoryWorkbook
 
