@@ -3,10 +3,10 @@
 //! panic, never a retry, and nothing sent to NAVER or Google or written to the store (only the
 //! local run's own journal).
 
-use ordersync_cli::local::LocalFunctions;
-use ordersync_cli::run::{DEFINITION, machine};
-use ordersync_cli::sandbox::{naver_source, sheets_client};
 use ordersync_core::store::DirStore;
+use ordersync_local::definition::{DEFINITION, machine};
+use ordersync_local::functions::LocalFunctions;
+use ordersync_local::sandbox::{naver_source, sheets_client};
 use ordersync_runner::{Options, Outcome, Quiet};
 use ordersync_testkit::google::{FakeGoogle, FakeGoogleConfig};
 use ordersync_testkit::naver::{FakeNaver, FakeNaverConfig};

@@ -177,7 +177,8 @@ async fn bad_input_ends_in_the_fail_state_with_its_name() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_definition_the_runner_cannot_follow_is_refused_naming_the_state() {
     let sandbox = Sandbox::start().await;
-    let mut asl: serde_json::Value = serde_json::from_str(ordersync_cli::run::DEFINITION).unwrap();
+    let mut asl: serde_json::Value =
+        serde_json::from_str(ordersync_local::definition::DEFINITION).unwrap();
     asl["States"]["Plan"]["Next"] = json!("Pause");
     asl["States"]["Pause"] = json!({"Type": "Wait", "Seconds": 5, "Next": "Windows"});
     let definition = sandbox.input("wait.asl.json", asl);

@@ -31,10 +31,10 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use ordersync_cli::local::{IMPORT, INSERT, TRANSFORM};
-use ordersync_cli::run::{DEFINITION, machine};
+use ordersync_aws::S3Store;
 use ordersync_core::events::RunSummary;
-use ordersync_core::store::S3Store;
+use ordersync_local::definition::{DEFINITION, machine};
+use ordersync_local::definition::{IMPORT, INSERT, TRANSFORM};
 use ordersync_runner::{Failure, Invoker, Options, Outcome, Quiet};
 use ordersync_testkit::google::{FakeGoogle, FakeGoogleConfig, GoogleFault, Method};
 use ordersync_testkit::lambdas::Lambdas;

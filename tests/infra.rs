@@ -17,6 +17,7 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
+use ordersync_core::config::{InTemplate, VARIABLES};
 use serde_yaml_ng::{Mapping, Value};
 
 fn repo() -> PathBuf {
@@ -103,40 +104,33 @@ fn one_or_many(v: &Value) -> Vec<Option<String>> {
 
 const BINARIES: [&str; 3] = ["import", "transform", "insert"];
 
-/// Environment variables every function's binary reads (`ordersync-core`), and which must be
-/// set. `AWS_LAMBDA_LOG_LEVEL` is absent on purpose: Lambda sets it from `LoggingConfig`, and a
-/// function may not set `AWS_*` variables itself.
-const COMMON_ENV: [&str; 3] = ["ORDERSYNC_STORE", "ORDERSYNC_S3_KMS_KEY_ID", "RUST_LOG"];
-const REQUIRED_COMMON_ENV: [&str; 1] = ["ORDERSYNC_STORE"];
-
+/// What a function's binary may read from the template, and what it must be given: the
+/// variables `ordersync_core::config::VARIABLES` lists for it, less those a template never sets
+/// (local-only credentials, `AWS_*` names Lambda reserves or sets itself).
 fn env_of(binary: &str) -> (Vec<&'static str>, Vec<&'static str>) {
-    let (allowed, required): (&[&str], &[&str]) = match binary {
-        "import" => (
-            &[
-                "NAVER_COMMERCE_BASE_URL",
-                "ORDERSYNC_MAX_RANGE_DAYS",
-                "ORDERSYNC_MAP_CONCURRENCY",
-            ],
-            &["ORDERSYNC_MAP_CONCURRENCY"],
-        ),
-        "insert" => (
-            &[
-                "ORDERSYNC_GOOGLE_SECRET_ID",
-                "GOOGLE_SHEETS_BASE_URL",
-                "ORDERSYNC_LEASE_TTL_S",
-            ],
-            &["ORDERSYNC_GOOGLE_SECRET_ID"],
-        ),
-        _ => (&[], &[]),
+    let mine = || {
+        VARIABLES.iter().filter(move |v| {
+            v.template != InTemplate::Never && v.readers.iter().any(|r| r.binary() == Some(binary))
+        })
     };
     (
-        COMMON_ENV.iter().chain(allowed).copied().collect(),
-        REQUIRED_COMMON_ENV
-            .iter()
-            .chain(required)
-            .copied()
+        mine().map(|v| v.name).collect(),
+        mine()
+            .filter(|v| v.template == InTemplate::Required)
+            .map(|v| v.name)
             .collect(),
     )
+}
+
+/// Variables every function reads, which alone may sit in `Globals`.
+fn common_env() -> Vec<&'static str> {
+    let (import, _) = env_of("import");
+    let (transform, _) = env_of("transform");
+    let (insert, _) = env_of("insert");
+    import
+        .into_iter()
+        .filter(|name| transform.contains(name) && insert.contains(name))
+        .collect()
 }
 
 /// The binary a function deploys, from `CodeUri: ../target/lambda/{binary}/bootstrap.zip`.
@@ -165,7 +159,7 @@ fn env_problems(template: &Value) -> Vec<String> {
         .and_then(|e| get(e, "Variables"))
         .and_then(Value::as_mapping);
     for name in globals.into_iter().flat_map(mapping_keys) {
-        if !COMMON_ENV.contains(&name) {
+        if !common_env().contains(&name) {
             problems.push(format!(
                 "Globals set {name}, which not every function reads"
             ));

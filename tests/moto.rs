@@ -39,8 +39,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use ordersync_cli::local::{IMPORT, INSERT, TRANSFORM, substitutions};
-use ordersync_cli::run::DEFINITION;
+use ordersync_local::definition::DEFINITION;
+use ordersync_local::definition::{IMPORT, INSERT, TRANSFORM, substitutions};
 use ordersync_runner::{Event, Failure, Invoker, Observer, Options, Outcome};
 use ordersync_testkit::google::{FakeGoogle, FakeGoogleConfig, GoogleFault, Method};
 use ordersync_testkit::lambdas::Lambdas;

@@ -13,12 +13,13 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
 
-use ordersync_cli::local::{IMPORT, INSERT, LocalFunctions, TRANSFORM};
-use ordersync_cli::run::{DEFINITION, execute, machine};
-use ordersync_cli::sandbox::{naver_source, sheets_client};
+use ordersync_aws::S3Store;
 use ordersync_core::errors::ErrorName;
 use ordersync_core::events::RunSummary;
-use ordersync_core::store::S3Store;
+use ordersync_local::definition::{DEFINITION, execute, machine};
+use ordersync_local::definition::{IMPORT, INSERT, TRANSFORM};
+use ordersync_local::functions::LocalFunctions;
+use ordersync_local::sandbox::{naver_source, sheets_client};
 use ordersync_naver::NaverSource;
 use ordersync_naver::source::EnvCredentials;
 use ordersync_runner::{Event, Failure, Invoker, Observer, Options, Outcome, Quiet};

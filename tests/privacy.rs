@@ -10,10 +10,10 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use ordersync_cli::local::LocalFunctions;
-use ordersync_cli::run::{DEFINITION, machine};
-use ordersync_cli::sandbox::{naver_source, sheets_client};
-use ordersync_core::store::S3Store;
+use ordersync_aws::S3Store;
+use ordersync_local::definition::{DEFINITION, machine};
+use ordersync_local::functions::LocalFunctions;
+use ordersync_local::sandbox::{naver_source, sheets_client};
 use ordersync_runner::{Event, Invoker, Observer, Options, Outcome};
 use ordersync_testkit::google::{FakeGoogle, FakeGoogleConfig};
 use ordersync_testkit::naver::{FakeNaver, FakeNaverConfig};

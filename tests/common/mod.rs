@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use ordersync_cli::local::{IMPORT, INSERT, TRANSFORM};
+use ordersync_local::definition::{IMPORT, INSERT, TRANSFORM};
 use ordersync_testkit::google::FakeGoogle;
 use ordersync_testkit::lambdas::{FunctionSpec, Lambdas};
 use ordersync_testkit::naver::FakeNaver;

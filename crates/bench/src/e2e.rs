@@ -16,11 +16,11 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use ordersync_cli::local::{IMPORT, INSERT, TRANSFORM};
-use ordersync_cli::run::{DEFINITION, machine};
 use ordersync_core::events::RunSummary;
 use ordersync_core::plan::{PlanConfig, plan_request};
 use ordersync_core::request::RunRequest;
+use ordersync_local::definition::{DEFINITION, machine};
+use ordersync_local::definition::{IMPORT, INSERT, TRANSFORM};
 use ordersync_runner::{Options, Outcome, Quiet};
 use ordersync_testkit::google::{FakeGoogle, FakeGoogleConfig};
 use ordersync_testkit::lambdas::{FunctionSpec, Lambdas};

@@ -82,11 +82,12 @@ pub fn run(orders: usize, days: i64, latency_ms: u64, rate: u32) {
 pub fn child(dir: &Path, windows: &str) {
     let windows: Vec<Window> = serde_json::from_str(windows).expect("windows JSON");
     let store = DirStore::new(dir).expect("bench store");
-    let config = NaverConfig::from_env().expect("NAVER config");
+    let config = NaverConfig::from_env(&ordersync_core::config::ProcessEnv).expect("NAVER config");
     let source = NaverSource::new(
         http_client(&config).expect("HTTP client"),
         config,
-        EnvCredentials::from_env().expect("NAVER_CLIENT_ID/SECRET"),
+        EnvCredentials::from_env(&ordersync_core::config::ProcessEnv)
+            .expect("NAVER_CLIENT_ID/SECRET"),
     );
     let rt = crate::runtime();
     let start = Instant::now();

@@ -10,7 +10,7 @@
 //! our start can still produce, and which is reported the same way).
 //!
 //! Configuration is the standard AWS chain (`AWS_REGION`, credentials, `AWS_ENDPOINT_URL` /
-//! `AWS_ENDPOINT_URL_SFN`) through [`ordersync_core::store::s3::aws_config`], so the HTTPS
+//! `AWS_ENDPOINT_URL_SFN`) through [`ordersync_aws::config::load`], so the HTTPS
 //! client is rustls + ring like every other AWS client here. The state machine is
 //! `--state-machine-arn` or `ORDERSYNC_STATE_MACHINE_ARN`.
 //!
@@ -212,14 +212,14 @@ pub struct Target {
 pub fn state_machine_arn(flag: Option<&str>) -> Result<String, AwsError> {
     let arn = match flag {
         Some(arn) => arn.to_owned(),
-        None => std::env::var(STATE_MACHINE_ENV)
-            .ok()
-            .filter(|v| !v.trim().is_empty())
-            .ok_or_else(|| {
-                AwsError::Usage(format!(
-                    "which state machine? Pass --state-machine-arn or set {STATE_MACHINE_ENV}"
-                ))
-            })?,
+        None => {
+            ordersync_core::config::Env::var(&ordersync_core::config::ProcessEnv, STATE_MACHINE_ENV)
+                .ok_or_else(|| {
+                    AwsError::Usage(format!(
+                        "which state machine? Pass --state-machine-arn or set {STATE_MACHINE_ENV}"
+                    ))
+                })?
+        }
     };
     let arn = arn.trim().to_owned();
     let parts: Vec<&str> = arn.split(':').collect();
@@ -240,7 +240,7 @@ pub fn state_machine_arn(flag: Option<&str>) -> Result<String, AwsError> {
 /// A Step Functions client from the environment (region, credentials, endpoint overrides),
 /// with our rustls + ring HTTPS client.
 pub async fn client_from_env() -> aws_sdk_sfn::Client {
-    aws_sdk_sfn::Client::new(&ordersync_core::store::s3::aws_config().await)
+    aws_sdk_sfn::Client::new(&ordersync_aws::config::load().await)
 }
 
 impl Target {
@@ -296,7 +296,8 @@ pub fn prepare(
     name: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<StartRequest, AwsError> {
-    let limits = Limits::from_env().map_err(|e| AwsError::Usage(e.to_string()))?;
+    let limits = Limits::from_env(&ordersync_core::config::ProcessEnv)
+        .map_err(|e| AwsError::Usage(e.to_string()))?;
     let request = RunRequest::parse(json).map_err(|e| AwsError::InvalidInput(e.to_string()))?;
     request
         .validate(&limits, now.fixed_offset())

@@ -15,15 +15,16 @@ use chrono::TimeDelta;
 use ordersync_core::columns::{Field, KEY_FIELD};
 use ordersync_core::events::RunSummary;
 use ordersync_core::store::DirStore;
+use ordersync_local::definition::{DEFINITION, execute, machine};
+use ordersync_local::functions::LocalFunctions;
+use ordersync_local::sandbox::{naver_source, sheets_client};
 use ordersync_runner::{Machine, Options, Outcome};
-use ordersync_testkit::google::{FakeGoogle, FakeGoogleConfig};
-use ordersync_testkit::naver::{FakeNaver, FakeNaverConfig};
+use ordersync_sandbox::google::{FakeGoogle, FakeGoogleConfig};
+use ordersync_sandbox::naver::{FakeNaver, FakeNaverConfig};
 use serde_json::json;
 
-use crate::local::LocalFunctions;
 use crate::progress::Progress;
-use crate::run::{DEFINITION, execute, fresh_name, machine};
-use crate::sandbox::{naver_source, sheets_client};
+use crate::run::fresh_name;
 
 pub const SPREADSHEET: &str = "demo-spreadsheet";
 pub const TAB: &str = "스마트스토어 주문";

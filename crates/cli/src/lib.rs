@@ -1,16 +1,14 @@
 //! The `ordersync` command's library: everything the binary does, so tests and the demo can
 //! call it.
 //!
-//! - [`local`]: the three Lambda handlers as the local runner's functions;
-//! - [`run`]: `ordersync run` — the deployed `statemachine.asl.json`, executed on this machine;
+//! - [`run`]: `ordersync run` — the deployed `statemachine.asl.json`, executed on this machine
+//!   (the wiring of definition and in-process functions is `ordersync-local`'s);
 //! - [`demo`]: `ordersync demo` — the same run against the sandbox NAVER and Google servers;
 //! - [`progress`], [`summary`]: what a person sees while and after a run;
 //! - [`aws`]: `ordersync start`, `status`, `redrive` — the deployed state machine via aws-sdk-sfn.
 
 pub mod aws;
 pub mod demo;
-pub mod local;
 pub mod progress;
 pub mod run;
-pub mod sandbox;
 pub mod summary;

@@ -125,7 +125,7 @@ async fn run_command(
         }
     };
     let definition = match definition {
-        None => ordersync_cli::run::DEFINITION.to_owned(),
+        None => ordersync_local::definition::DEFINITION.to_owned(),
         Some(path) => match std::fs::read_to_string(&path) {
             Ok(text) => text,
             Err(e) => {
@@ -135,21 +135,24 @@ async fn run_command(
         },
     };
     // A definition the runner cannot follow is refused before anything is built or written.
-    let machine = match ordersync_cli::run::machine(&definition) {
+    let machine = match ordersync_local::definition::machine(&definition) {
         Ok(m) => m,
         Err(e) => {
             eprintln!("ordersync: cannot run this definition: {e}");
             return ExitCode::from(2);
         }
     };
-    let store = match ordersync_core::store::AnyStore::from_location(&store).await {
+    let env = ordersync_core::config::ProcessEnv;
+    let store_config = ordersync_aws::store::StoreConfig::at(&env, &store);
+    let store = match ordersync_aws::AnyStore::open(&store_config).await {
         Ok(s) => s,
         Err(e) => {
             eprintln!("ordersync: store {store}: {e}");
             return ExitCode::from(2);
         }
     };
-    let parts = match ordersync_cli::local::LocalParts::from_env().await {
+    let config = ordersync_local::functions::LocalConfig::from_env(&env);
+    let parts = match async { ordersync_local::functions::LocalParts::open(config?).await }.await {
         Ok(p) => p,
         Err(e) => {
             eprintln!("ordersync: {e}");
@@ -159,7 +162,7 @@ async fn run_command(
     let name = execution_name.unwrap_or_else(|| ordersync_cli::run::fresh_name("local"));
     eprintln!("execution {name} (rerun it with --execution-name {name})");
     let progress = ordersync_cli::progress::Progress::new();
-    let outcome = ordersync_cli::run::execute(
+    let outcome = ordersync_local::definition::execute(
         &machine,
         &store,
         &parts.functions(&store),
@@ -222,9 +225,15 @@ fn main() -> ExitCode {
                     return ExitCode::from(2);
                 }
             };
-            let checked = Limits::from_env().and_then(|limits| {
-                RunRequest::parse(&bytes)?.validate(&limits, chrono::Utc::now().fixed_offset())
-            });
+            let limits = match Limits::from_env(&ordersync_core::config::ProcessEnv) {
+                Ok(limits) => limits,
+                Err(e) => {
+                    eprintln!("ordersync: configuration: {e}");
+                    return ExitCode::from(1);
+                }
+            };
+            let checked = RunRequest::parse(&bytes)
+                .and_then(|request| request.validate(&limits, chrono::Utc::now().fixed_offset()));
             let run = match checked {
                 Ok(run) => run,
                 Err(e) => {

@@ -1,22 +1,14 @@
 //! `ordersync run`: one execution of `statemachine.asl.json` on this machine.
 //!
-//! The definition is the deployed file itself (embedded at build time, or `--definition`), with
-//! its placeholders pointing at the in-process functions. Payloads go to a local directory by
+//! The definition is the deployed file itself (embedded at build time by `ordersync-local`, or
+//! `--definition`), with its placeholders pointing at the in-process functions. Payloads go to a local directory by
 //! default or to S3 (`--store s3://bucket/prefix`); the run's journal lives next to them, so
 //! `--execution-name` of an earlier run resumes it at the failed state, like a console redrive.
 
 use std::process::ExitCode;
 
 use ordersync_core::events::RunSummary;
-use ordersync_core::source::Source;
-use ordersync_core::store::Store;
-use ordersync_runner::{DefinitionError, Machine, Observer, Options, Outcome, load, run_execution};
-use serde_json::Value;
-
-use crate::local::{LocalFunctions, substitutions};
-
-/// The state machine definition this binary was built with.
-pub const DEFINITION: &str = include_str!("../../../statemachine.asl.json");
+use ordersync_runner::Outcome;
 
 /// Default local store for `ordersync run`.
 pub const DEFAULT_STORE: &str = "ordersync-data";
@@ -28,27 +20,6 @@ pub fn fresh_name(prefix: &str) -> String {
         chrono::Utc::now().format("%Y%m%dT%H%M%S"),
         fastrand::u16(..)
     )
-}
-
-/// Reads a definition with its placeholders pointing at the in-process functions; anything the
-/// runner cannot follow is an error naming the state.
-pub fn machine(definition: &str) -> Result<Machine, DefinitionError> {
-    load(definition, &substitutions())
-}
-
-/// Runs (or resumes) `name` and reports how it ended; `Err` when it could not start.
-pub async fn execute<S: Store, N: Source, O: Observer>(
-    machine: &Machine,
-    store: &S,
-    functions: &LocalFunctions<'_, S, N>,
-    observer: &O,
-    options: Options,
-    name: &str,
-    input: Value,
-) -> Result<Outcome, String> {
-    run_execution(machine, store, functions, observer, options, name, input)
-        .await
-        .map_err(|e| e.to_string())
 }
 
 /// Prints the outcome (summary table, or JSON with `json`) and gives the exit code.

@@ -120,26 +120,6 @@ impl fmt::Display for ErrorName {
     }
 }
 
-/// The name of a failed Secrets Manager `GetSecretValue`, from the service's error code (`None`
-/// when the call never got an answer: DNS, connect, timeout). A secret that is missing, not
-/// ours to read or not decryptable is configuration, which a retry cannot fix; anything else
-/// (throttling, `InternalServiceError`, the network) may pass, so the state machine retries it.
-/// Import and insert both read secrets through this one rule.
-pub fn secrets_manager_error(code: Option<&str>) -> ErrorName {
-    match code {
-        Some(
-            "ResourceNotFoundException"
-            | "AccessDeniedException"
-            | "DecryptionFailure"
-            | "InvalidRequestException"
-            | "InvalidParameterException"
-            | "UnrecognizedClientException"
-            | "InvalidSignatureException",
-        ) => ErrorName::Config,
-        _ => ErrorName::Upstream,
-    }
-}
-
 /// A library error that knows its Step Functions name.
 pub trait Classify: std::error::Error {
     fn error_name(&self) -> ErrorName;
@@ -171,6 +151,10 @@ impl<E: Classify> From<E> for StepError {
     }
 }
 
+/// What the Lambda runtime reports for a failed invocation: `errorType` is the stable name the
+/// ASL's retriers match. Behind the `lambda` feature, so crates that are not a Lambda do not
+/// link the runtime.
+#[cfg(feature = "lambda")]
 impl From<StepError> for lambda_runtime::Diagnostic {
     fn from(error: StepError) -> Self {
         lambda_runtime::Diagnostic {
@@ -200,34 +184,13 @@ mod tests {
         );
     }
 
+    #[cfg(feature = "lambda")]
     #[test]
     fn diagnostic_carries_the_stable_name() {
         let d: lambda_runtime::Diagnostic =
             StepError::new(ErrorName::Busy, "tab is leased by run-1").into();
         assert_eq!(d.error_type, "Ordersync.Busy");
         assert_eq!(d.error_message, "tab is leased by run-1");
-    }
-
-    #[test]
-    fn secrets_manager_refusals_are_config_and_blips_are_retried() {
-        for code in [
-            "ResourceNotFoundException",
-            "AccessDeniedException",
-            "DecryptionFailure",
-        ] {
-            assert_eq!(
-                secrets_manager_error(Some(code)),
-                ErrorName::Config,
-                "{code}"
-            );
-        }
-        for code in [
-            Some("ThrottlingException"),
-            Some("InternalServiceError"),
-            None,
-        ] {
-            assert!(secrets_manager_error(code).retryable(), "{code:?}");
-        }
     }
 
     #[test]

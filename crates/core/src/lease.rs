@@ -75,8 +75,8 @@ impl Default for LeaseConfig {
 
 impl LeaseConfig {
     /// Reads [`TTL_ENV`]: whole seconds in [`TTL_RANGE_S`], [`DEFAULT_TTL`] when unset or empty.
-    pub fn from_env() -> Result<Self, LeaseError> {
-        LeaseConfig::parse(std::env::var(TTL_ENV).ok().as_deref())
+    pub fn from_env(env: &dyn crate::config::Env) -> Result<Self, LeaseError> {
+        LeaseConfig::parse(env.var(TTL_ENV).as_deref())
     }
 
     /// [`LeaseConfig::from_env`] on a given value (`None` = unset).

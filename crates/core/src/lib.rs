@@ -10,6 +10,7 @@
 pub mod budget;
 pub mod clock;
 pub mod columns;
+pub mod config;
 pub mod errors;
 pub mod events;
 pub mod keys;

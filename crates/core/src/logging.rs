@@ -7,11 +7,14 @@
 
 use tracing_subscriber::EnvFilter;
 
+use crate::config::Env;
+
 /// Installs the JSON subscriber once per process (later calls do nothing).
-pub fn init() {
-    let level = std::env::var("AWS_LAMBDA_LOG_LEVEL")
-        .or_else(|_| std::env::var("RUST_LOG"))
-        .unwrap_or_else(|_| "info".to_owned());
+pub fn init(env: &dyn Env) {
+    let level = env
+        .var("AWS_LAMBDA_LOG_LEVEL")
+        .or_else(|| env.var("RUST_LOG"))
+        .unwrap_or_else(|| "info".to_owned());
     let filter =
         EnvFilter::try_new(level.to_ascii_lowercase()).unwrap_or_else(|_| EnvFilter::new("info"));
     let _ = tracing_subscriber::fmt()

@@ -7,7 +7,8 @@
 
 use chrono::{DateTime, FixedOffset};
 
-use crate::errors::{ErrorName, StepError};
+use crate::config::{ConfigError, Env};
+use crate::errors::StepError;
 use crate::events::{PlanEvent, PlanResult};
 use crate::keys::check_execution;
 use crate::request::{InvalidInput, Limits, RunRequest, parse_event_value};
@@ -37,16 +38,16 @@ impl Default for PlanConfig {
 impl PlanConfig {
     /// `ORDERSYNC_MAX_RANGE_DAYS` and `ORDERSYNC_MAP_CONCURRENCY` (1–40, Step Functions' inline
     /// Map maximum).
-    pub fn from_env() -> Result<Self, StepError> {
-        let limits = Limits::from_env()?;
-        let max_concurrency = match std::env::var("ORDERSYNC_MAP_CONCURRENCY") {
-            Err(_) => DEFAULT_MAP_CONCURRENCY,
-            Ok(v) => match v.trim().parse::<u32>() {
+    pub fn from_env(env: &dyn Env) -> Result<Self, ConfigError> {
+        let limits = Limits::from_env(env)?;
+        let max_concurrency = match env.var("ORDERSYNC_MAP_CONCURRENCY") {
+            None => DEFAULT_MAP_CONCURRENCY,
+            Some(v) => match v.trim().parse::<u32>() {
                 Ok(n) if (1..=40).contains(&n) => n,
                 _ => {
-                    return Err(StepError::new(
-                        ErrorName::Config,
-                        "ORDERSYNC_MAP_CONCURRENCY must be a whole number between 1 and 40",
+                    return Err(ConfigError::new(
+                        "ORDERSYNC_MAP_CONCURRENCY",
+                        "must be a whole number between 1 and 40",
                     ));
                 }
             },
@@ -93,6 +94,7 @@ pub fn plan_request(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::errors::ErrorName;
     use serde_json::json;
 
     fn now() -> DateTime<FixedOffset> {

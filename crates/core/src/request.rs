@@ -84,15 +84,16 @@ pub const DEFAULT_MAX_RANGE_DAYS: i64 = 92;
 
 impl Limits {
     /// Reads `ORDERSYNC_MAX_RANGE_DAYS` (default 92).
-    pub fn from_env() -> Result<Self, InvalidInput> {
-        match std::env::var("ORDERSYNC_MAX_RANGE_DAYS") {
-            Err(_) => Ok(Limits::default()),
-            Ok(v) => match v.trim().parse::<i64>() {
+    pub fn from_env(env: &dyn crate::config::Env) -> Result<Self, crate::config::ConfigError> {
+        match env.var("ORDERSYNC_MAX_RANGE_DAYS") {
+            None => Ok(Limits::default()),
+            Some(v) => match v.trim().parse::<i64>() {
                 Ok(days) if (1..=3660).contains(&days) => Ok(Limits {
                     max_range: TimeDelta::days(days),
                 }),
-                _ => Err(InvalidInput::config(
-                    "ORDERSYNC_MAX_RANGE_DAYS must be a whole number of days between 1 and 3660",
+                _ => Err(crate::config::ConfigError::new(
+                    "ORDERSYNC_MAX_RANGE_DAYS",
+                    "must be a whole number of days between 1 and 3660",
                 )),
             },
         }
@@ -114,33 +115,20 @@ pub struct ValidRun {
 #[error("{}", problems.join("; "))]
 pub struct InvalidInput {
     pub problems: Vec<String>,
-    /// Configuration problems are not the caller's fault; they get a different error name.
-    pub is_config: bool,
 }
 
 impl InvalidInput {
     pub fn new(problem: impl Into<String>) -> Self {
         InvalidInput {
             problems: vec![problem.into()],
-            is_config: false,
-        }
-    }
-
-    fn config(problem: impl Into<String>) -> Self {
-        InvalidInput {
-            problems: vec![problem.into()],
-            is_config: true,
         }
     }
 }
 
 impl Classify for InvalidInput {
+    /// Always the caller's input: configuration problems are [`crate::config::ConfigError`]s.
     fn error_name(&self) -> ErrorName {
-        if self.is_config {
-            ErrorName::Config
-        } else {
-            ErrorName::InvalidInput
-        }
+        ErrorName::InvalidInput
     }
 }
 
@@ -227,10 +215,7 @@ impl RunRequest {
                 sheet: self.sheet.clone(),
                 columns,
             }),
-            _ => Err(InvalidInput {
-                problems,
-                is_config: false,
-            }),
+            _ => Err(InvalidInput { problems }),
         }
     }
 }

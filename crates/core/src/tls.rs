@@ -1,6 +1,6 @@
 //! One TLS crypto provider for the whole process: rustls with ring.
 //!
-//! The AWS SDK client is built on ring explicitly (see [`crate::store::s3::https_client`]);
+//! The AWS SDK client is built on ring explicitly (see `ordersync_aws::config::https_client`);
 //! reqwest (NAVER) and hyper-rustls (Google) take the process default, which this installs.
 //! Two providers compiled in would make rustls refuse to choose at run time.
 

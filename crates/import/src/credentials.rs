@@ -1,4 +1,5 @@
-//! NAVER credentials for the import Lambda, chosen once at cold start:
+//! NAVER credentials for the import Lambda, from the [`CredentialSource`] its configuration
+//! names:
 //!
 //! 1. `NAVER_CREDENTIALS_FILE` — a JSON map `{secret_id: {client_id, client_secret}}` (local);
 //! 2. `NAVER_CLIENT_ID` + `NAVER_CLIENT_SECRET` — one application for every account (local);
@@ -11,9 +12,11 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use aws_sdk_secretsmanager::error::{ProvideErrorMetadata, SdkError};
-use ordersync_core::errors::{ErrorName, StepError, secrets_manager_error};
+use ordersync_aws::secrets::{SecretError, SecretReader};
+use ordersync_core::errors::{ErrorName, StepError};
 use ordersync_core::request::AccountRef;
+
+use crate::config::CredentialSource;
 use ordersync_naver::source::{EnvCredentials, FileCredentials, unknown_account};
 use ordersync_naver::{CredentialStore, Credentials};
 
@@ -21,14 +24,14 @@ use ordersync_naver::{CredentialStore, Credentials};
 const SECRET_TTL: Duration = Duration::from_secs(300);
 
 pub struct SecretsManagerCredentials {
-    client: aws_sdk_secretsmanager::Client,
+    secrets: SecretReader,
     cache: Mutex<HashMap<String, (Credentials, Instant)>>,
 }
 
 impl SecretsManagerCredentials {
-    pub fn new(client: aws_sdk_secretsmanager::Client) -> Self {
+    pub fn new(secrets: SecretReader) -> Self {
         SecretsManagerCredentials {
-            client,
+            secrets,
             cache: Mutex::new(HashMap::new()),
         }
     }
@@ -45,41 +48,22 @@ impl CredentialStore for SecretsManagerCredentials {
         {
             return Ok(credentials.clone());
         }
-        let result = self
-            .client
-            .get_secret_value()
-            .secret_id(&account.secret_id)
-            .send()
-            .await;
-        let output = match result {
-            Ok(output) => output,
-            Err(SdkError::ServiceError(e)) if e.err().is_resource_not_found_exception() => {
-                return Err(unknown_account(account));
-            }
-            Err(e) => {
-                let name = secrets_manager_error(e.code());
-                let code = e.code().unwrap_or("no answer").to_owned();
-                return Err(StepError::new(
-                    name,
-                    format!(
-                        "cannot read secret `{}` from Secrets Manager ({code})",
-                        account.secret_id
-                    ),
-                ));
-            }
+        let secret = match self.secrets.read(&account.secret_id).await {
+            Ok(secret) => secret,
+            // The request named an account no secret exists for: the request's mistake, unlike
+            // the Google key's secret, which the stack's configuration names.
+            Err(SecretError::NotFound { .. }) => return Err(unknown_account(account)),
+            Err(error) => return Err(error.into()),
         };
-        let credentials: Credentials = output
-            .secret_string()
-            .and_then(|s| serde_json::from_str(s).ok())
-            .ok_or_else(|| {
-                StepError::new(
-                    ErrorName::Config,
-                    format!(
-                        "secret `{}` is not a JSON string with client_id and client_secret",
-                        account.secret_id
-                    ),
-                )
-            })?;
+        let credentials: Credentials = serde_json::from_str(&secret).ok().ok_or_else(|| {
+            StepError::new(
+                ErrorName::Config,
+                format!(
+                    "secret `{}` is not a JSON string with client_id and client_secret",
+                    account.secret_id
+                ),
+            )
+        })?;
         self.cache.lock().unwrap_or_else(|p| p.into_inner()).insert(
             account.secret_id.clone(),
             (credentials.clone(), Instant::now()),
@@ -96,17 +80,15 @@ pub enum AnyCredentials {
 }
 
 impl AnyCredentials {
-    pub async fn from_env() -> Result<Self, StepError> {
-        if let Ok(path) = std::env::var("NAVER_CREDENTIALS_FILE") {
-            return Ok(AnyCredentials::File(FileCredentials::load(path.as_ref())?));
-        }
-        if let Some(env) = EnvCredentials::from_env() {
-            return Ok(AnyCredentials::Env(env));
-        }
-        let config = ordersync_core::store::s3::aws_config().await;
-        Ok(AnyCredentials::SecretsManager(
-            SecretsManagerCredentials::new(aws_sdk_secretsmanager::Client::new(&config)),
-        ))
+    /// The store `source` names; reads the credentials file, if that is the source.
+    pub async fn open(source: CredentialSource) -> Result<Self, StepError> {
+        Ok(match source {
+            CredentialSource::File(path) => AnyCredentials::File(FileCredentials::load(&path)?),
+            CredentialSource::Env(env) => AnyCredentials::Env(env),
+            CredentialSource::SecretsManager => AnyCredentials::SecretsManager(
+                SecretsManagerCredentials::new(SecretReader::from_env().await),
+            ),
+        })
     }
 }
 

@@ -3,12 +3,14 @@
 //!
 //! - [`call`]: the function's two jobs — the state machine's Plan step and one window's import.
 //! - [`handler`]: validate, fetch, stream into the payload writer, store, report counts.
-//! - [`credentials`]: where NAVER credentials come from (Secrets Manager in Lambda, a file or
-//!   the environment locally), chosen once at cold start.
+//! - [`config`]: everything the function reads from its environment, read once.
+//! - [`credentials`]: the NAVER credential stores (Secrets Manager in Lambda, a file or the
+//!   environment locally).
 //!
 //! [`Source`]: ordersync_core::source::Source
 
 pub mod call;
+pub mod config;
 pub mod credentials;
 pub mod handler;
 

@@ -2,19 +2,22 @@
 //! one window's import) with the store, the NAVER client, the credential store and the plan
 //! limits, and the time Lambda has left.
 //!
-//! All of them are built on the first invocation, not before the runtime loop, so that a
-//! failure there (a bad variable, a wrong secret name, a Secrets Manager blip) is that
-//! invocation's error with its `Ordersync.*` name and the next invocation tries again — built
-//! before the loop, it could only end the process, which Lambda reports as `Runtime.ExitError`.
+//! The configuration is read once, at start ([`ImportConfig::from_env`]); the clients are built
+//! from it on the first invocation. A failure of either (a bad variable, a wrong secret name,
+//! a Secrets Manager blip) is then that invocation's error with its `Ordersync.*` name, and
+//! the next invocation tries the clients again. Ending the process instead would show only as
+//! Lambda's `Runtime.ExitError`.
 
 use lambda_runtime::{Error, LambdaEvent, service_fn};
+use ordersync_aws::AnyStore;
 use ordersync_core::clock::SystemClock;
+use ordersync_core::config::ProcessEnv;
 use ordersync_core::plan::PlanConfig;
-use ordersync_core::store::AnyStore;
-use ordersync_core::{StepError, logging};
+use ordersync_core::{ErrorName, StepError, logging};
+use ordersync_import::config::ImportConfig;
 use ordersync_import::credentials::AnyCredentials;
 use ordersync_import::{deadline_from, handle_call, parse_call};
-use ordersync_naver::{NaverConfig, NaverSource, config::http_client};
+use ordersync_naver::{NaverSource, config::http_client};
 use tokio::sync::OnceCell;
 
 struct Parts {
@@ -23,24 +26,30 @@ struct Parts {
     plan: PlanConfig,
 }
 
-async fn start() -> Result<Parts, StepError> {
-    let plan = PlanConfig::from_env()?;
+async fn clients(config: &Result<ImportConfig, StepError>) -> Result<Parts, StepError> {
+    let config = config.as_ref().map_err(Clone::clone)?;
+    let store = config.store.as_ref().ok_or_else(|| {
+        StepError::new(
+            ErrorName::Internal,
+            "the Lambda's configuration has no store",
+        )
+    })?;
     // The Map runs `max_concurrency` import instances at once against one application's
     // rate limit: each keeps to its share instead of collecting 429s.
-    let config = NaverConfig::from_env()?.shared_by(plan.max_concurrency);
-    let http = http_client(&config)?;
-    let store = AnyStore::from_env(None).await?;
-    let credentials = AnyCredentials::from_env().await?;
+    let naver = config.naver.clone().shared_by(config.plan.max_concurrency);
+    let http = http_client(&naver)?;
+    let credentials = AnyCredentials::open(config.credentials.clone()).await?;
     Ok(Parts {
-        store,
-        source: NaverSource::new(http, config, credentials),
-        plan,
+        store: AnyStore::open(store).await?,
+        source: NaverSource::new(http, naver, credentials),
+        plan: config.plan,
     })
 }
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
-    logging::init();
+    logging::init(&ProcessEnv);
+    let config = &ImportConfig::from_env(&ProcessEnv);
     let parts = &OnceCell::new();
     lambda_runtime::run(service_fn(
         move |event: LambdaEvent<serde_json::Value>| async move {
@@ -48,9 +57,12 @@ async fn main() -> Result<(), Error> {
             // Boxed to keep the runtime's future type shallow (see the transform Lambda).
             Box::pin(async move {
                 let call = parse_call(event.payload)?;
-                let parts = parts.get_or_try_init(start).await.inspect_err(|e| {
-                    tracing::error!(error = %e, "cannot start");
-                })?;
+                let parts = parts
+                    .get_or_try_init(|| clients(config))
+                    .await
+                    .inspect_err(|e| {
+                        tracing::error!(error = %e, "cannot start");
+                    })?;
                 let Parts {
                     store,
                     source,

@@ -1,47 +1,50 @@
-//! The Google service-account key (JSON), read once on the function's first invocation:
-//! `GOOGLE_APPLICATION_CREDENTIALS` (a file, local runs) or the Secrets Manager secret named by
-//! `ORDERSYNC_GOOGLE_SECRET_ID` (Lambda). The key never reaches a log line or an error message.
+//! Where the Google service-account key (JSON) comes from — `GOOGLE_APPLICATION_CREDENTIALS`
+//! (a file, local runs) or the Secrets Manager secret named by `ORDERSYNC_GOOGLE_SECRET_ID`
+//! (Lambda) — and reading it, once, on the function's first invocation. The key never reaches
+//! a log line or an error message.
 
-use ordersync_core::errors::{ErrorName, StepError, secrets_manager_error};
+use std::path::PathBuf;
 
-pub async fn load() -> Result<String, StepError> {
-    if let Ok(path) = std::env::var("GOOGLE_APPLICATION_CREDENTIALS") {
-        return std::fs::read_to_string(&path).map_err(|e| {
-            StepError::new(
-                ErrorName::Config,
-                format!("cannot read GOOGLE_APPLICATION_CREDENTIALS {path}: {e}"),
-            )
-        });
+use ordersync_aws::secrets::SecretReader;
+use ordersync_core::config::{ConfigError, Env};
+use ordersync_core::errors::{ErrorName, StepError};
+
+/// Where the key is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeySource {
+    /// `GOOGLE_APPLICATION_CREDENTIALS`: a file (wins when both are set).
+    File(PathBuf),
+    /// `ORDERSYNC_GOOGLE_SECRET_ID`: a Secrets Manager secret.
+    Secret(String),
+}
+
+impl KeySource {
+    pub fn from_env(env: &dyn Env) -> Result<Self, ConfigError> {
+        let file = env.var("GOOGLE_APPLICATION_CREDENTIALS");
+        let secret = env.var("ORDERSYNC_GOOGLE_SECRET_ID");
+        match (file, secret) {
+            (Some(path), _) => Ok(KeySource::File(path.into())),
+            (None, Some(id)) => Ok(KeySource::Secret(id)),
+            (None, None) => Err(ConfigError::new(
+                "ORDERSYNC_GOOGLE_SECRET_ID",
+                "is not set, and neither is GOOGLE_APPLICATION_CREDENTIALS",
+            )),
+        }
     }
-    let secret_id = std::env::var("ORDERSYNC_GOOGLE_SECRET_ID").map_err(|_| {
-        StepError::new(
-            ErrorName::Config,
-            "neither GOOGLE_APPLICATION_CREDENTIALS nor ORDERSYNC_GOOGLE_SECRET_ID is set",
-        )
-    })?;
-    let config = ordersync_core::store::s3::aws_config().await;
-    let client = aws_sdk_secretsmanager::Client::new(&config);
-    let output = client
-        .get_secret_value()
-        .secret_id(&secret_id)
-        .send()
-        .await
-        .map_err(|e| {
-            use aws_sdk_secretsmanager::error::ProvideErrorMetadata;
-            // A missing or forbidden secret is configuration; a throttle or a network blip is
-            // retried by the state machine (before, every failure here was `Config`).
-            StepError::new(
-                secrets_manager_error(e.code()),
-                format!(
-                    "cannot read secret `{secret_id}` from Secrets Manager ({})",
-                    e.code().unwrap_or("no answer")
-                ),
-            )
-        })?;
-    output.secret_string().map(str::to_owned).ok_or_else(|| {
-        StepError::new(
-            ErrorName::Config,
-            format!("secret `{secret_id}` has no string value"),
-        )
-    })
+
+    /// The key JSON.
+    pub async fn load(&self) -> Result<String, StepError> {
+        match self {
+            KeySource::File(path) => std::fs::read_to_string(path).map_err(|e| {
+                StepError::new(
+                    ErrorName::Config,
+                    format!(
+                        "cannot read GOOGLE_APPLICATION_CREDENTIALS {}: {e}",
+                        path.display()
+                    ),
+                )
+            }),
+            KeySource::Secret(id) => Ok(SecretReader::from_env().await.read(id).await?),
+        }
+    }
 }

@@ -1,21 +1,24 @@
 //! The insert Lambda: every invocation runs [`ordersync_insert::handle`] with the store, the
 //! Sheets client (service-account key from Secrets Manager or a file) and the lease settings.
 //!
-//! Those are built on the first invocation, not before the runtime loop: a failure there (a
-//! wrong secret name, an unreadable key, a Secrets Manager blip) is then that invocation's
-//! error with its `Ordersync.*` name, and the next invocation tries again. Built before the
-//! loop, it could only end the process, which Lambda reports as `Runtime.ExitError`.
+//! The configuration is read once, at start ([`InsertConfig::from_env`]); the key and the
+//! clients on the first invocation. A failure of either (a wrong secret name, an unreadable
+//! key, a Secrets Manager blip) is then that invocation's error with its `Ordersync.*` name,
+//! and the next invocation tries the clients again. Ending the process instead would show only
+//! as Lambda's `Runtime.ExitError`.
 
 use std::time::Duration;
 
 use lambda_runtime::{Error, LambdaEvent, service_fn};
+use ordersync_aws::AnyStore;
 use ordersync_core::budget::deadline_from;
 use ordersync_core::clock::SystemClock;
+use ordersync_core::config::ProcessEnv;
 use ordersync_core::lease::LeaseConfig;
-use ordersync_core::store::AnyStore;
-use ordersync_core::{StepError, logging};
-use ordersync_insert::{handle, key, parse_event};
-use ordersync_sheets::{SheetsClient, SheetsConfig};
+use ordersync_core::{ErrorName, StepError, logging};
+use ordersync_insert::config::InsertConfig;
+use ordersync_insert::{handle, parse_event};
+use ordersync_sheets::SheetsClient;
 use tokio::sync::OnceCell;
 
 struct Parts {
@@ -24,22 +27,26 @@ struct Parts {
     lease: LeaseConfig,
 }
 
-async fn start() -> Result<Parts, StepError> {
-    let lease = LeaseConfig::from_env()?;
-    let config = SheetsConfig::from_env()?;
-    let store = AnyStore::from_env(None).await?;
-    let key = key::load().await?;
-    let sheets = SheetsClient::new(&key, config).await?;
+async fn clients(config: &Result<InsertConfig, StepError>) -> Result<Parts, StepError> {
+    let config = config.as_ref().map_err(Clone::clone)?;
+    let store = config.store.as_ref().ok_or_else(|| {
+        StepError::new(
+            ErrorName::Internal,
+            "the Lambda's configuration has no store",
+        )
+    })?;
+    let key = config.key.load().await?;
     Ok(Parts {
-        store,
-        sheets,
-        lease,
+        store: AnyStore::open(store).await?,
+        sheets: SheetsClient::new(&key, config.sheets.clone()).await?,
+        lease: config.lease,
     })
 }
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
-    logging::init();
+    logging::init(&ProcessEnv);
+    let config = &InsertConfig::from_env(&ProcessEnv);
     let parts = &OnceCell::new();
     lambda_runtime::run(service_fn(
         move |event: LambdaEvent<serde_json::Value>| async move {
@@ -48,9 +55,12 @@ async fn main() -> Result<(), Error> {
             // Boxed to keep the runtime's future type shallow (see the transform Lambda).
             Box::pin(async move {
                 let event = parse_event(event.payload)?;
-                let parts = parts.get_or_try_init(start).await.inspect_err(|e| {
-                    tracing::error!(error = %e, "cannot start");
-                })?;
+                let parts = parts
+                    .get_or_try_init(|| clients(config))
+                    .await
+                    .inspect_err(|e| {
+                        tracing::error!(error = %e, "cannot start");
+                    })?;
                 let Parts {
                     store,
                     sheets,

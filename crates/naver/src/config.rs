@@ -49,9 +49,9 @@ impl Default for NaverConfig {
 
 impl NaverConfig {
     /// Reads `NAVER_COMMERCE_BASE_URL` (default: production).
-    pub fn from_env() -> Result<Self, NaverError> {
+    pub fn from_env(env: &dyn ordersync_core::config::Env) -> Result<Self, NaverError> {
         let mut config = NaverConfig::default();
-        if let Ok(url) = std::env::var("NAVER_COMMERCE_BASE_URL") {
+        if let Some(url) = env.var("NAVER_COMMERCE_BASE_URL") {
             config.base_url = check_base_url(&url)?;
         }
         Ok(config)

@@ -84,12 +84,12 @@ pub const MIN_REQUEST_BYTES: usize = 4_096;
 
 impl SheetsConfig {
     /// Reads `GOOGLE_SHEETS_BASE_URL` and `GOOGLE_SHEETS_MAX_REQUEST_BYTES`.
-    pub fn from_env() -> Result<Self, SheetsError> {
+    pub fn from_env(env: &dyn ordersync_core::config::Env) -> Result<Self, SheetsError> {
         let mut config = SheetsConfig::default();
-        if let Ok(url) = std::env::var("GOOGLE_SHEETS_BASE_URL") {
+        if let Some(url) = env.var("GOOGLE_SHEETS_BASE_URL") {
             config.base_url = check_base_url(&url)?;
         }
-        if let Ok(bytes) = std::env::var("GOOGLE_SHEETS_MAX_REQUEST_BYTES") {
+        if let Some(bytes) = env.var("GOOGLE_SHEETS_MAX_REQUEST_BYTES") {
             config.max_request_bytes = check_request_bytes(&bytes)?;
         }
         Ok(config)

@@ -6,27 +6,23 @@
 //! - [`lambdas`]: built Lambda binaries as the local runner's functions, with cold starts,
 //!   crashes, timeouts and per-function peak memory, as the Lambda service runs them.
 //! - [`process`]: building workspace binaries and running them as captured child processes.
-//! - [`orders`]: generated, realistic NAVER product orders (deterministic per seed).
-//! - [`naver`]: a strict, stateful fake NAVER Commerce API (bcrypt-signed tokens, change feed
-//!   with paging, details, token-bucket rate limits, injectable faults) over a seeded shop.
-//! - [`google`]: a strict, stateful fake Google OAuth token endpoint and Sheets API v4.
+//! - [`orders`], [`naver`], [`google`]: the sandbox's generated orders and its fake NAVER and
+//!   Google, re-exported from `ordersync-sandbox` (which the `ordersync demo` ships) so tests
+//!   name every local stand-in through one crate.
 //! - [`sfn`]: a strict, stateful fake Step Functions API (awsJson1_0, SigV4-verified):
 //!   StartExecution, DescribeExecution, RedriveExecution.
 //! - [`moto`]: moto's server as a second, independent Step Functions interpreter (and Secrets
 //!   Manager and S3), with a bridge that answers its Lambda `Invoke` calls with our functions.
 //!
-//! Nothing here is linked into a Lambda; servers run on the calling test's tokio runtime and
-//! stop when dropped.
+//! A dev-dependency only: no shipped crate depends on it (`tests/architecture.rs` holds that).
+//! Servers run on the calling test's tokio runtime and stop when dropped.
 
-pub mod google;
 pub mod lambdas;
 pub mod moto;
-pub mod naver;
-pub mod orders;
 pub mod process;
-#[cfg(test)]
-mod raw_http;
 pub mod runtime_api;
 pub mod s3;
 mod serve;
 pub mod sfn;
+
+pub use ordersync_sandbox::{google, naver, orders};

@@ -424,10 +424,10 @@ impl Moto {
             .unwrap_or_else(|e| panic!("testkit moto: CreateBucket {bucket}: {e:?}"));
     }
 
-    /// An [`S3Store`](ordersync_core::store::S3Store) on moto's `bucket` under `prefix`
+    /// An [`S3Store`](ordersync_aws::S3Store) on moto's `bucket` under `prefix`
     /// (SSE-S3), through the bridge.
-    pub fn store(&self, bucket: &str, prefix: &str) -> ordersync_core::store::S3Store {
-        ordersync_core::store::S3Store::new(self.s3_client(), bucket, prefix, None)
+    pub fn store(&self, bucket: &str, prefix: &str) -> ordersync_aws::S3Store {
+        ordersync_aws::S3Store::new(self.s3_client(), bucket, prefix, None)
             .expect("testkit moto: S3Store refused the bucket")
     }
 

@@ -404,7 +404,7 @@ mod tests {
         headers: &[(&str, &str)],
         body: &[u8],
     ) -> Reply {
-        let reply = crate::raw_http::request(addr, method, path, headers, body).await;
+        let reply = ordersync_sandbox::raw_http::request(addr, method, path, headers, body).await;
         Reply {
             status: reply.status,
             headers: reply.headers,

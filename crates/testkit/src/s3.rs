@@ -17,7 +17,7 @@ use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_s3::primitives::ByteStream;
 use hyper::body::Incoming;
 use hyper::{Method, Request};
-use ordersync_core::store::S3Store;
+use ordersync_aws::S3Store;
 use s3s::auth::SimpleAuth;
 use s3s::service::{S3Service, S3ServiceBuilder};
 use tokio::net::TcpListener;
@@ -94,7 +94,7 @@ impl S3Server {
     }
 
     /// A client for this server: path-style, [`REGION`], the server's credentials, and the same
-    /// HTTP client the Lambdas use (`ordersync_core::store::s3::https_client`, which also speaks
+    /// HTTP client the Lambdas use (`ordersync_aws::config::https_client`, which also speaks
     /// plain http), so tests exercise the production connector.
     pub fn client(&self) -> aws_sdk_s3::Client {
         local_client(&self.endpoint(), ACCESS_KEY, SECRET_KEY)
@@ -228,7 +228,7 @@ impl Drop for S3Server {
 
 /// Serves S3 until aborted, recording every PutObject before s3s handles it.
 async fn serve(listener: TcpListener, service: S3Service, puts: PutLog) {
-    crate::serve::serve_with(listener, move || {
+    ordersync_sandbox::serve::serve_with(listener, move || {
         let service = service.clone();
         let puts = puts.clone();
         hyper::service::service_fn(move |request: Request<Incoming>| {
@@ -317,7 +317,7 @@ pub(crate) fn local_client(
         ))
         .endpoint_url(endpoint)
         .force_path_style(true)
-        .http_client(ordersync_core::store::s3::https_client())
+        .http_client(ordersync_aws::config::https_client())
         .build();
     aws_sdk_s3::Client::from_conf(conf)
 }

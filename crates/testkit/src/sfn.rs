@@ -1081,7 +1081,7 @@ mod tests {
     use aws_sdk_sfn::types::{ExecutionRedriveStatus, ExecutionStatus};
 
     use super::*;
-    use crate::raw_http;
+    use ordersync_sandbox::raw_http;
 
     fn client_as(fake: &FakeSfn, key: &str, secret: &str, region: &str) -> aws_sdk_sfn::Client {
         let conf = aws_sdk_sfn::Config::builder()
@@ -1089,7 +1089,7 @@ mod tests {
             .region(Region::new(region.to_owned()))
             .credentials_provider(Credentials::new(key, secret, None, None, "test"))
             .endpoint_url(fake.endpoint_url())
-            .http_client(ordersync_core::store::s3::https_client())
+            .http_client(ordersync_aws::config::https_client())
             .build();
         aws_sdk_sfn::Client::from_conf(conf)
     }

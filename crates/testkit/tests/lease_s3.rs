@@ -4,7 +4,7 @@
 
 mod s3_cases;
 
-use ordersync_core::store::S3Store;
+use ordersync_aws::S3Store;
 use ordersync_testkit::s3::S3Server;
 use s3_cases::Bucket;
 

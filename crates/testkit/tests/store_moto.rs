@@ -12,7 +12,7 @@ mod s3_cases;
 use std::sync::Arc;
 
 use aws_sdk_s3::error::SdkError;
-use ordersync_core::store::S3Store;
+use ordersync_aws::S3Store;
 use ordersync_testkit::moto::{Moto, NoFunctions};
 use s3_cases::Bucket;
 

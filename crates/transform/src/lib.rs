@@ -8,6 +8,7 @@
 //!
 //! Nothing here talks to NAVER or Google.
 
+pub mod config;
 pub mod dedupe;
 pub mod error;
 pub mod handler;

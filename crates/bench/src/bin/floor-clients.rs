@@ -5,28 +5,37 @@
 //! of its own clients: what it adds beyond them is its own start-up work.
 
 use lambda_runtime::{Error, LambdaEvent, service_fn};
+use ordersync_aws::AnyStore;
+use ordersync_aws::store::StoreConfig;
+use ordersync_core::config::{Env as _, ProcessEnv};
 use ordersync_core::logging;
-use ordersync_core::store::AnyStore;
+use ordersync_import::config::ImportConfig;
 use ordersync_import::credentials::AnyCredentials;
-use ordersync_naver::{NaverConfig, config::http_client};
-use ordersync_sheets::{SheetsClient, SheetsConfig};
+use ordersync_insert::config::InsertConfig;
+use ordersync_naver::config::http_client;
+use ordersync_sheets::SheetsClient;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
-    logging::init();
-    let which = std::env::var("ORDERSYNC_FLOOR_CLIENTS").unwrap_or_default();
-    let store = AnyStore::from_env(None).await?;
+    let env = ProcessEnv;
+    logging::init(&env);
+    let which = env.var("ORDERSYNC_FLOOR_CLIENTS").unwrap_or_default();
+    let store = AnyStore::open(&StoreConfig::from_env(&env)?).await?;
     let naver = match which.as_str() {
         "import" => {
-            let config = NaverConfig::from_env()?;
-            Some((http_client(&config)?, AnyCredentials::from_env().await?))
+            let config = ImportConfig::from_env(&env)?;
+            Some((
+                http_client(&config.naver)?,
+                AnyCredentials::open(config.credentials).await?,
+            ))
         }
         _ => None,
     };
     let sheets = match which.as_str() {
         "insert" => {
-            let key = ordersync_insert::key::load().await?;
-            Some(SheetsClient::new(&key, SheetsConfig::from_env()?).await?)
+            let config = InsertConfig::from_env(&env)?;
+            let key = config.key.load().await?;
+            Some(SheetsClient::new(&key, config.sheets).await?)
         }
         _ => None,
     };

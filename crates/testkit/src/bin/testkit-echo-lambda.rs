@@ -10,7 +10,8 @@
 //! It is not an ordersync stage.
 
 use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
-use ordersync_core::store::{AnyStore, Store};
+use ordersync_aws::AnyStore;
+use ordersync_core::store::Store;
 use serde_json::{Value, json};
 
 async fn handler(event: LambdaEvent<Value>) -> Result<Value, Diagnostic> {
@@ -20,7 +21,10 @@ async fn handler(event: LambdaEvent<Value>) -> Result<Value, Diagnostic> {
         tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
     }
     if let Some(key) = payload.get("put").and_then(Value::as_str) {
-        let store = AnyStore::from_env(None).await.map_err(diagnose)?;
+        let config =
+            ordersync_aws::store::StoreConfig::from_env(&ordersync_core::config::ProcessEnv)
+                .map_err(|e| Diagnostic::from(ordersync_core::errors::StepError::from(e)))?;
+        let store = AnyStore::open(&config).await.map_err(diagnose)?;
         store.put(key, b"echo".to_vec()).await.map_err(diagnose)?;
         return Ok(json!({ "put": store.uri(key) }));
     }

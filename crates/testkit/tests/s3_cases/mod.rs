@@ -9,10 +9,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
+use ordersync_aws::{AnyStore, S3Store};
 use ordersync_core::errors::{Classify, ErrorName};
 use ordersync_core::lease::{self, Lease, LeaseConfig, LeaseError};
 use ordersync_core::payload::PayloadError;
-use ordersync_core::store::{AnyStore, S3Store, Store, StoreError, Version};
+use ordersync_core::store::{Store, StoreError, Version};
 use tokio::sync::{Barrier, Mutex};
 
 /// An S3 server with one bucket, as the cases need it.

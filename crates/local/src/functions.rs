@@ -1,45 +1,33 @@
 //! The pipeline's three functions, called in-process by the local runner.
 //!
 //! [`LocalFunctions`] is the runner's [`Invoker`]: it answers the `FunctionName`s that
-//! [`substitutions`] puts into the definition by calling the same handlers the Lambda `main`s
+//! [`crate::definition::substitutions`] puts into the definition by calling the same handlers the Lambda `main`s
 //! call, with a deadline derived from each function's Lambda timeout, and turns a handler's
 //! [`StepError`] into what Step Functions would see (error name; cause = the function's
 //! `{"errorType","errorMessage"}` JSON).
 //!
-//! It does not build clients from the environment by itself: [`LocalParts::from_env`] does, for
-//! `ordersync run`; the demo and the tests build their own against the sandbox servers.
+//! It does not build clients from the environment by itself: [`LocalParts::open`] does, from a
+//! [`LocalConfig`], for `ordersync run`; the demo and the tests build their own against the sandbox servers.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use ordersync_core::clock::Clock;
+use ordersync_core::config::Env;
 use ordersync_core::errors::{ErrorName, StepError};
 use ordersync_core::lease::LeaseConfig;
 use ordersync_core::plan::PlanConfig;
 use ordersync_core::source::Source;
 use ordersync_core::store::Store;
+use ordersync_import::config::ImportConfig;
 use ordersync_import::credentials::AnyCredentials;
-use ordersync_naver::{NaverConfig, NaverSource, config::http_client};
+use ordersync_insert::config::InsertConfig;
+use ordersync_naver::{NaverSource, config::http_client};
 use ordersync_runner::{Failure, Invoker};
-use ordersync_sheets::{SheetsClient, SheetsConfig};
+use ordersync_sheets::SheetsClient;
 use serde_json::{Value, json};
 
-pub const IMPORT: &str = "ordersync-local-import";
-pub const TRANSFORM: &str = "ordersync-local-transform";
-pub const INSERT: &str = "ordersync-local-insert";
-
-/// The values `DefinitionSubstitutions` gives the ASL's placeholders in a local run.
-pub fn substitutions() -> BTreeMap<String, String> {
-    [
-        ("ImportFunctionArn", IMPORT),
-        ("TransformFunctionArn", TRANSFORM),
-        ("InsertFunctionArn", INSERT),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v.to_owned()))
-    .collect()
-}
+use crate::definition::{IMPORT, INSERT, TRANSFORM};
 
 /// The Lambda timeouts (as in `infra/template.yaml`) of the functions that wait on an API and
 /// stop retrying before them; transform makes no API call and has no deadline.
@@ -177,10 +165,25 @@ impl<S: Store, N: Source> Invoker for LocalFunctions<'_, S, N> {
     }
 }
 
-/// Clients for a local run against the real (or configured) endpoints, from the environment
-/// variables the Lambdas read: `NAVER_COMMERCE_BASE_URL`, `NAVER_CLIENT_ID`/`NAVER_CLIENT_SECRET`
-/// (or `NAVER_CREDENTIALS_FILE`), `GOOGLE_SHEETS_BASE_URL`, `GOOGLE_APPLICATION_CREDENTIALS`,
-/// `ORDERSYNC_MAX_RANGE_DAYS`, `ORDERSYNC_MAP_CONCURRENCY`, `ORDERSYNC_LEASE_TTL_S`.
+/// What a local run reads from its environment: the import and insert functions' own
+/// configuration, without the store (`ordersync run` names its own with `--store`).
+pub struct LocalConfig {
+    pub import: ImportConfig,
+    pub insert: InsertConfig,
+}
+
+impl LocalConfig {
+    /// The variables the Lambdas read (see `ordersync_core::config::VARIABLES`), except
+    /// `ORDERSYNC_STORE`.
+    pub fn from_env(env: &dyn Env) -> Result<Self, StepError> {
+        Ok(LocalConfig {
+            import: ImportConfig::without_store(env)?,
+            insert: InsertConfig::without_store(env)?,
+        })
+    }
+}
+
+/// Clients for a local run against the real (or configured) endpoints, from a [`LocalConfig`].
 pub struct LocalParts {
     pub source: NaverSource<AnyCredentials>,
     pub sheets: SheetsClient,
@@ -189,20 +192,18 @@ pub struct LocalParts {
 }
 
 impl LocalParts {
-    pub async fn from_env() -> Result<Self, StepError> {
-        let plan = PlanConfig::from_env()?;
-        let lease = LeaseConfig::from_env()?;
+    pub async fn open(config: LocalConfig) -> Result<Self, StepError> {
+        let LocalConfig { import, insert } = config;
         // One client serves every Map iteration here, so it keeps the whole rate (no share).
-        let naver = NaverConfig::from_env()?;
-        let http = http_client(&naver)?;
-        let credentials = AnyCredentials::from_env().await?;
-        let key = ordersync_insert::key::load().await?;
-        let sheets = SheetsClient::new(&key, SheetsConfig::from_env()?).await?;
+        let http = http_client(&import.naver)?;
+        let credentials = AnyCredentials::open(import.credentials).await?;
+        let key = insert.key.load().await?;
+        let sheets = SheetsClient::new(&key, insert.sheets).await?;
         Ok(LocalParts {
-            source: NaverSource::new(http, naver, credentials),
+            source: NaverSource::new(http, import.naver, credentials),
             sheets,
-            plan,
-            lease,
+            plan: import.plan,
+            lease: insert.lease,
         })
     }
 

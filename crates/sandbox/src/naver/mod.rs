@@ -37,7 +37,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::Router;
 use chrono::{DateTime, FixedOffset, TimeDelta, Utc};
 use ordersync_core::clock::Clock;
 use tokio::net::TcpListener;
@@ -201,14 +200,15 @@ impl FakeNaver {
 
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
-            .expect("testkit fake NAVER: cannot bind 127.0.0.1:0");
+            .expect("sandbox NAVER: cannot bind 127.0.0.1:0");
         let addr = listener
             .local_addr()
-            .expect("testkit fake NAVER: bound listener has no address");
-        let router = Router::new()
-            .fallback(server::handle)
-            .with_state(shared.clone());
-        let task = tokio::spawn(crate::serve::serve(listener, router));
+            .expect("sandbox NAVER: bound listener has no address");
+        let task = tokio::spawn(crate::serve::serve_state(
+            listener,
+            shared.clone(),
+            server::handle,
+        ));
         FakeNaver { addr, shared, task }
     }
 

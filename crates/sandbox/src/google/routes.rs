@@ -10,12 +10,12 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use axum::Router;
-use axum::body::{Body, Bytes};
-use axum::extract::{Request, State};
-use axum::http::header::{AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, WWW_AUTHENTICATE};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, request::Parts};
-use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use hyper::body::Incoming;
+use hyper::header::HeaderValue;
+use hyper::header::{AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, WWW_AUTHENTICATE};
+use hyper::http::request::Parts;
+use hyper::{HeaderMap, Request};
 use serde_json::{Value, json};
 
 use super::faults::Answer;
@@ -25,6 +25,7 @@ use super::sheets::{
     ReadOpts, Render, ValueRangeIn, check_date_time_option, status_name,
 };
 use super::{MalformedBody, Method, Shared, State as FakeState, lock};
+use crate::serve::{Response, read_body as read_limited, response};
 
 /// Google's hard limit on a request body ("Request payload size exceeds the limit").
 pub(crate) const MAX_BODY_BYTES: usize = 10_485_760;
@@ -42,10 +43,6 @@ const STANDARD_PARAMS: &[&str] = &[
     "uploadType",
 ];
 
-pub(crate) fn router(shared: Arc<Shared>) -> Router {
-    Router::new().fallback(handle).with_state(shared)
-}
-
 /// What a request addresses.
 enum Route {
     Token,
@@ -56,7 +53,7 @@ enum Route {
     },
 }
 
-async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response {
+pub(crate) async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> Response {
     if !shared.config.latency.is_zero() {
         tokio::time::sleep(shared.config.latency).await;
     }
@@ -77,21 +74,25 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
     }
 }
 
-async fn read_body(shared: &Shared, headers: &HeaderMap, body: Body) -> Result<Bytes, ApiError> {
+async fn read_body(
+    shared: &Shared,
+    headers: &HeaderMap,
+    body: Incoming,
+) -> Result<Bytes, ApiError> {
     let declared = headers
         .get(CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok());
-    let result = axum::body::to_bytes(body, MAX_BODY_BYTES).await;
+    let result = read_limited(body, MAX_BODY_BYTES).await;
     let size = match &result {
-        Ok(bytes) => bytes.len(),
-        Err(_) => declared.unwrap_or(MAX_BODY_BYTES + 1),
+        Some(bytes) => bytes.len(),
+        None => declared.unwrap_or(MAX_BODY_BYTES + 1),
     };
     {
         let mut state = lock(&shared.state);
         state.stats.max_request_bytes = state.stats.max_request_bytes.max(size);
     }
-    result.map_err(|_| {
+    result.ok_or_else(|| {
         ApiError::invalid(format!(
             "Request payload size exceeds the limit: {MAX_BODY_BYTES} bytes."
         ))
@@ -626,7 +627,6 @@ fn google_error(error: &ApiError) -> Response {
 
 /// A [`MalformedBody`] answer; `real` is the applied request's answer (2xx only).
 fn malformed(code: u16, body: MalformedBody, real: Option<&Value>) -> Response {
-    let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let envelope = |status_name: &str| {
         json!({
             "error": {
@@ -664,17 +664,15 @@ fn malformed(code: u16, body: MalformedBody, real: Option<&Value>) -> Response {
             json!({ "message": fault_message(code) }).to_string(),
         ),
     };
-    (status, [(CONTENT_TYPE, content_type)], text).into_response()
+    response(code, &[(CONTENT_TYPE.as_str(), content_type)], text)
 }
 
 fn json_response(code: u16, body: &Value) -> Response {
-    let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    (
-        status,
-        [(CONTENT_TYPE, "application/json; charset=UTF-8")],
+    response(
+        code,
+        &[(CONTENT_TYPE.as_str(), "application/json; charset=UTF-8")],
         body.to_string(),
     )
-        .into_response()
 }
 
 // ---------------------------------------------------------------------------------------------

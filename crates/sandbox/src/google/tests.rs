@@ -117,16 +117,17 @@ fn now() -> i64 {
         .as_secs() as i64
 }
 
-/// Signs claims with the fixture key exactly as yup-oauth2 does (padded URL-safe base64).
+/// Signs claims with the sandbox key exactly as yup-oauth2 does (padded URL-safe base64).
 fn sign_jwt(claims: &Value) -> String {
-    let pem: String = TEST_PRIVATE_KEY_PEM
+    let pem: String = sandbox_key()
+        .private_key_pem
         .lines()
         .filter(|l| !l.starts_with("-----"))
         .collect();
     let der = base64::engine::general_purpose::STANDARD
         .decode(pem)
-        .expect("fixture PEM is base64");
-    let key = RsaKeyPair::from_pkcs8(&der).expect("fixture is a PKCS#8 RSA key");
+        .expect("sandbox PEM is base64");
+    let key = RsaKeyPair::from_pkcs8(&der).expect("sandbox key is a PKCS#8 RSA key");
     let b64 = base64::engine::general_purpose::URL_SAFE;
     let mut jwt = b64.encode(r#"{"alg":"RS256","typ":"JWT"}"#);
     jwt.push('.');

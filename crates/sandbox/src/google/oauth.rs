@@ -2,11 +2,15 @@
 //! it: `POST {token_uri}` with a form body `grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer
 //! &assertion=<JWT>`, the JWT signed RS256 by the key in the service-account JSON.
 //!
-//! The fake checks what Google checks: the signature against the test key pair's public key,
+//! The fake checks what Google checks: the signature against the sandbox key pair's public key,
 //! `iss` (the key's `client_email`), `aud` (= `token_uri`), `iat`/`exp` (a short-lived token,
 //! 60 s clock skew), no `sub` (no domain-wide delegation for the test account) and the scope:
 //! exactly `https://www.googleapis.com/auth/spreadsheets`. Errors use OAuth's JSON shape
 //! `{"error": "...", "error_description": "..."}`.
+//!
+//! The key pair is made when a process first needs it ([`sandbox_key`]) and lives only in that
+//! process's memory and the key files it hands out: no private key is compiled into any binary
+//! (the `ordersync` command ships this crate for its demo).
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -18,12 +22,42 @@ use serde_json::{Value, json};
 
 use super::routes::form_pairs;
 
-/// The test key pair's private key (PKCS#8 PEM). Test-only: it opens nothing real.
-pub const TEST_PRIVATE_KEY_PEM: &str =
-    include_str!("../../fixtures/google/test-service-account.pem");
-/// The matching public key, PKCS#1 `RSAPublicKey` DER, used to verify JWT signatures.
-pub(crate) const TEST_PUBLIC_KEY_DER: &[u8] =
-    include_bytes!("../../fixtures/google/test-service-account.pub.der");
+/// A throwaway RSA-2048 key pair for the fake service account. It opens nothing real.
+#[derive(Debug)]
+pub struct SandboxKey {
+    /// The private key, PKCS#8 PEM, as a service-account JSON file carries it.
+    pub private_key_pem: String,
+    /// The public key, PKCS#1 `RSAPublicKey` DER, which verifies JWT signatures.
+    pub public_key_der: Vec<u8>,
+}
+
+/// This process's sandbox key pair, made on first use (about half a second: RSA key generation
+/// is a prime search) and shared by every fake Google the process starts.
+pub fn sandbox_key() -> &'static SandboxKey {
+    static KEY: std::sync::OnceLock<SandboxKey> = std::sync::OnceLock::new();
+    KEY.get_or_init(|| {
+        use rsa::pkcs1::EncodeRsaPublicKey as _;
+        use rsa::pkcs8::EncodePrivateKey as _;
+        // A failure here is the OS's random source or the rsa crate failing on its own output:
+        // nothing a caller could handle, and the sandbox cannot work without a key.
+        let key = rsa::RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 2048)
+            .expect("generate the sandbox RSA key pair");
+        let private_key_pem = key
+            .to_pkcs8_pem(rsa::pkcs8::LineEnding::LF)
+            .expect("encode the sandbox private key")
+            .to_string();
+        let public_key_der = key
+            .to_public_key()
+            .to_pkcs1_der()
+            .expect("encode the sandbox public key")
+            .as_bytes()
+            .to_vec();
+        SandboxKey {
+            private_key_pem,
+            public_key_der,
+        }
+    })
+}
 /// The fake service account's e-mail (the JWT `iss`).
 pub const TEST_CLIENT_EMAIL: &str = "ordersync-test@ordersync-testkit.iam.gserviceaccount.com";
 /// The only scope the fake grants.
@@ -198,7 +232,7 @@ pub(crate) fn verify_jwt(assertion: &str) -> Result<Value, OAuthError> {
     let signature = decode(signature, "signature")?;
     let signed_len = assertion.len() - assertion.rsplit('.').next().map_or(0, str::len) - 1;
     let signed = &assertion.as_bytes()[..signed_len];
-    UnparsedPublicKey::new(&RSA_PKCS1_2048_8192_SHA256, TEST_PUBLIC_KEY_DER)
+    UnparsedPublicKey::new(&RSA_PKCS1_2048_8192_SHA256, &sandbox_key().public_key_der)
         .verify(signed, &signature)
         .map_err(|_| invalid_grant("Invalid JWT Signature."))?;
     let claims: Value = serde_json::from_slice(&decode(claims, "claims")?)
@@ -264,13 +298,13 @@ pub(crate) fn check_claims(claims: &Value, token_uri: &str, now: i64) -> Result<
     }
 }
 
-/// The service-account key JSON for the test key pair, with `token_uri` pointing at the fake.
+/// The service-account key JSON for the sandbox key pair, with `token_uri` pointing at the fake.
 pub(crate) fn service_account_key_json(token_uri: &str) -> String {
     json!({
         "type": "service_account",
         "project_id": "ordersync-testkit",
         "private_key_id": "0123456789abcdef0123456789abcdef01234567",
-        "private_key": TEST_PRIVATE_KEY_PEM,
+        "private_key": sandbox_key().private_key_pem,
         "client_email": TEST_CLIENT_EMAIL,
         "client_id": "100000000000000000001",
         "auth_uri": "https://accounts.google.com/o/oauth2/auth",

@@ -1,20 +1,20 @@
-//! A bare HTTP/1.1 client for the test kit's own tests: one request per connection, written
-//! byte for byte (so a raw `+` or an odd header really goes out as given), read until the server
-//! closes. Test-only; the fakes' users talk to them with the real clients.
+//! A bare HTTP/1.1 client for tests of the sandbox and test-kit servers: one request per
+//! connection, written byte for byte (so a raw `+` or an odd header really goes out as given),
+//! read until the server closes. The fakes' users talk to them with the real clients.
 
 use std::collections::HashMap;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// A parsed reply: status, lower-cased header names, raw body.
-pub(crate) struct RawReply {
+pub struct RawReply {
     pub status: u16,
     pub headers: HashMap<String, String>,
     pub body: Vec<u8>,
 }
 
 /// Sends one request to `addr` (`host:port`) and reads the whole reply.
-pub(crate) async fn request(
+pub async fn request(
     addr: &str,
     method: &str,
     target: &str,

@@ -15,15 +15,15 @@
 //! wide as one round trip. s3s-fs also checks put preconditions before writing rather than
 //! atomically with it, so two racing conditional puts can both succeed there; real S3 does not.
 //!
-//! TLS uses rustls with the ring provider, the same one the Google client uses, so a binary
-//! links exactly one crypto provider.
+//! TLS uses rustls with the ring provider ([`crate::config::https_client`]), the same one the
+//! Google client uses, so a binary links exactly one crypto provider.
 
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::ServerSideEncryption;
 
-use super::{Store, StoreError, StoreErrorKind, Version};
-use crate::payload::PayloadError;
+use ordersync_core::payload::PayloadError;
+use ordersync_core::store::{Store, StoreError, StoreErrorKind, Version};
 
 pub struct S3Store {
     client: aws_sdk_s3::Client,
@@ -32,39 +32,25 @@ pub struct S3Store {
     kms_key_id: Option<String>,
 }
 
-/// An HTTPS client for the AWS SDK on rustls + ring (no aws-lc-rs in our binaries).
-pub fn https_client() -> aws_sdk_s3::config::SharedHttpClient {
-    use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
-    aws_smithy_http_client::Builder::new()
-        .tls_provider(Provider::Rustls(CryptoMode::Ring))
-        .build_https()
-}
-
-/// Loads the shared AWS configuration from the environment with our HTTPS client.
-pub async fn aws_config() -> aws_config::SdkConfig {
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .http_client(https_client())
-        .load()
-        .await
-}
-
-fn env_flag(name: &str) -> bool {
-    std::env::var(name)
-        .map(|v| matches!(v.trim().to_ascii_lowercase().as_str(), "1" | "true" | "yes"))
-        .unwrap_or(false)
-}
-
 impl S3Store {
-    /// Builds a client from the environment (see the module docs).
-    pub async fn from_env(bucket: &str, prefix: &str) -> Result<Self, StoreError> {
-        let shared = aws_config().await;
+    /// Builds a client on the process-wide AWS configuration ([`crate::config::load`]) with
+    /// the store's own settings (see the module docs).
+    pub async fn connect(
+        bucket: &str,
+        prefix: &str,
+        path_style: bool,
+        kms_key_id: Option<String>,
+    ) -> Result<Self, StoreError> {
+        let shared = crate::config::load().await;
         let conf = aws_sdk_s3::config::Builder::from(&shared)
-            .force_path_style(env_flag("ORDERSYNC_S3_PATH_STYLE"))
+            .force_path_style(path_style)
             .build();
-        let kms = std::env::var("ORDERSYNC_S3_KMS_KEY_ID")
-            .ok()
-            .filter(|k| !k.is_empty());
-        S3Store::new(aws_sdk_s3::Client::from_conf(conf), bucket, prefix, kms)
+        S3Store::new(
+            aws_sdk_s3::Client::from_conf(conf),
+            bucket,
+            prefix,
+            kms_key_id,
+        )
     }
 
     /// Wraps a ready client. `prefix` is prepended to every key (a trailing `/` is added).

@@ -19,11 +19,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-use axum::body::{Body, to_bytes};
-use axum::extract::{Request, State};
-use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
-use axum::response::{IntoResponse, Response};
+use hyper::body::Incoming;
+use hyper::http::request::Parts;
+use hyper::{HeaderMap, Method, Request};
+
+use crate::serve::{Response, read_body, response};
 use chrono::{DateTime, FixedOffset, TimeDelta};
 use ordersync_core::clock::Clock;
 use serde_json::{Map, Value, json};
@@ -201,32 +201,23 @@ impl Reply {
     }
 
     fn into_response(self, trace: &str, started: Instant) -> Response {
-        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let (content_type, bytes) = match self.body {
             ReplyBody::Json(value) => ("application/json;charset=UTF-8", value.to_string()),
             ReplyBody::Html(html) => ("text/html;charset=UTF-8", html),
             ReplyBody::RawJson(text) => ("application/json;charset=UTF-8", text),
         };
-        let mut response = (status, bytes).into_response();
-        let headers = response.headers_mut();
-        let mut set = |name: &str, value: &str| {
-            if let (Ok(name), Ok(value)) = (
-                HeaderName::from_bytes(name.as_bytes()),
-                HeaderValue::from_str(value),
-            ) {
-                headers.insert(name, value);
-            }
-        };
-        set("content-type", content_type);
-        set("GNCP-GW-Trace-ID", trace);
-        set(
-            "GNCP-GW-HttpClient-ResponseTime",
-            &started.elapsed().as_millis().to_string(),
+        let elapsed = started.elapsed().as_millis().to_string();
+        let mut headers = vec![
+            ("content-type", content_type),
+            ("GNCP-GW-Trace-ID", trace),
+            ("GNCP-GW-HttpClient-ResponseTime", elapsed.as_str()),
+        ];
+        headers.extend(
+            self.headers
+                .iter()
+                .map(|(name, value)| (*name, value.as_str())),
         );
-        for (name, value) in &self.headers {
-            set(name, value);
-        }
-        response
+        response(self.status, &headers, bytes)
     }
 }
 
@@ -247,7 +238,7 @@ fn classify(method: &Method, path: &str) -> Option<Endpoint> {
 }
 
 /// The only handler: every request comes here.
-pub(crate) async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response {
+pub(crate) async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> Response {
     let started = Instant::now();
     let trace = shared.trace_id();
     let (parts, body) = request.into_parts();
@@ -415,7 +406,7 @@ async fn dispatch(
     shared: &Shared,
     endpoint: Option<Endpoint>,
     parts: &Parts,
-    body: Body,
+    body: Incoming,
     trace: &str,
 ) -> Reply {
     let now = shared.now_kst();
@@ -423,9 +414,9 @@ async fn dispatch(
         return ApiError::new(404, "GW.NOT_FOUND", "요청한 API를 찾을 수 없습니다.")
             .reply(trace, now);
     };
-    let bytes = match to_bytes(body, MAX_BODY).await {
-        Ok(bytes) => bytes,
-        Err(_) => {
+    let bytes = match read_body(body, MAX_BODY).await {
+        Some(bytes) => bytes,
+        None => {
             return ApiError::new(413, "4000", "request body is too large or unreadable")
                 .reply(trace, now);
         }

@@ -54,7 +54,7 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
-pub use oauth::{SPREADSHEETS_SCOPE, TEST_CLIENT_EMAIL, TEST_PRIVATE_KEY_PEM};
+pub use oauth::{SPREADSHEETS_SCOPE, SandboxKey, TEST_CLIENT_EMAIL, sandbox_key};
 pub use sheets::{BookKind, CellValue};
 
 use faults::Faults;
@@ -275,10 +275,10 @@ impl FakeGoogle {
     pub async fn start(config: FakeGoogleConfig) -> FakeGoogle {
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
-            .expect("testkit fake Google: cannot bind 127.0.0.1:0");
+            .expect("sandbox Google: cannot bind 127.0.0.1:0");
         let addr = listener
             .local_addr()
-            .expect("testkit fake Google: bound listener has no address");
+            .expect("sandbox Google: bound listener has no address");
         let state = State {
             books: HashMap::new(),
             api_disabled: false,
@@ -293,9 +293,10 @@ impl FakeGoogle {
             token_uri: format!("http://{addr}/token"),
             state: Mutex::new(state),
         });
-        let task = tokio::spawn(crate::serve::serve(
+        let task = tokio::spawn(crate::serve::serve_state(
             listener,
-            routes::router(shared.clone()),
+            shared.clone(),
+            routes::handle,
         ));
         FakeGoogle { addr, shared, task }
     }

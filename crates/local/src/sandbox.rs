@@ -1,4 +1,4 @@
-//! Clients wired to the test kit's sandbox servers: a NAVER source on the fake shop and a Sheets
+//! Clients wired to the sandbox servers (`ordersync-sandbox`): a NAVER source on the fake shop and a Sheets
 //! client on the fake Google, configured exactly as against the real APIs except for the base
 //! URLs and the fakes' own credentials. The demo and the end-to-end tests share them, so every
 //! sandbox run talks to the fakes the same way.
@@ -7,9 +7,9 @@
 
 use ordersync_naver::source::EnvCredentials;
 use ordersync_naver::{Credentials, NaverConfig, NaverSource, config::http_client};
+use ordersync_sandbox::google::FakeGoogle;
+use ordersync_sandbox::naver::FakeNaver;
 use ordersync_sheets::{SheetsClient, SheetsConfig};
-use ordersync_testkit::google::FakeGoogle;
-use ordersync_testkit::naver::FakeNaver;
 
 /// A NAVER source on `naver`, signing with `client_secret` (the fake's own, or a wrong one to
 /// see an `Ordersync.Auth` failure).

@@ -1,0 +1,41 @@
+//! The insert function's configuration, read once per process from an [`Env`]: the store, the
+//! Sheets client settings, the lease and where the service-account key is. Reading the key and
+//! building the clients is `main`'s (and `ordersync-local`'s) job.
+
+use ordersync_aws::store::StoreConfig;
+use ordersync_core::config::Env;
+use ordersync_core::errors::StepError;
+use ordersync_core::lease::LeaseConfig;
+use ordersync_sheets::SheetsConfig;
+
+use crate::key::KeySource;
+
+/// Everything the insert function reads from its environment.
+#[derive(Debug, Clone)]
+pub struct InsertConfig {
+    /// `None` for a local run that names its own store (`ordersync run --store`).
+    pub store: Option<StoreConfig>,
+    pub sheets: SheetsConfig,
+    pub lease: LeaseConfig,
+    pub key: KeySource,
+}
+
+impl InsertConfig {
+    /// The Lambda's configuration: `ORDERSYNC_STORE` is required.
+    pub fn from_env(env: &dyn Env) -> Result<Self, StepError> {
+        let store = StoreConfig::from_env(env)?;
+        let mut config = InsertConfig::without_store(env)?;
+        config.store = Some(store);
+        Ok(config)
+    }
+
+    /// Everything but the store, for a local run that names its own.
+    pub fn without_store(env: &dyn Env) -> Result<Self, StepError> {
+        Ok(InsertConfig {
+            store: None,
+            sheets: SheetsConfig::from_env(env)?,
+            lease: LeaseConfig::from_env(env)?,
+            key: KeySource::from_env(env)?,
+        })
+    }
+}
