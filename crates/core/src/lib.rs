@@ -7,6 +7,7 @@
 //! This crate does no NAVER or Google I/O; those clients live in their own crates and build on
 //! these types.
 
+pub mod backoff;
 pub mod budget;
 pub mod clock;
 pub mod columns;

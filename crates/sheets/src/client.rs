@@ -7,6 +7,7 @@
 //! as well as HTTP/2; TLS is the process's one rustls provider (ring). Every write goes to an
 //! explicit range, so retrying one is safe; nothing here ever calls `append`.
 
+use ordersync_core::backoff::Backoff;
 use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -397,7 +398,7 @@ impl SheetsClient {
         F: Fn() -> Fut,
         Fut: std::future::Future<Output = (google_sheets4::Result<T>, Option<u16>)>,
     {
-        let mut attempt = 0u32;
+        let mut backoff = Backoff::new(self.config.backoff_base, self.config.backoff_cap, deadline);
         loop {
             // Never past the deadline, never longer than one call may take.
             let mut bound = self
@@ -435,24 +436,17 @@ impl SheetsClient {
                     Retry::Transient(format!("no answer within {:.1} s", bound.as_secs_f64()))
                 }
             };
-            // Truncated exponential backoff with full jitter.
-            let ceiling = self
-                .config
-                .backoff_base
-                .saturating_mul(1u32 << attempt.min(16))
-                .min(self.config.backoff_cap);
-            let delay = ceiling.mul_f64(fastrand::f64());
-            attempt += 1;
-            let reason = match &retry {
-                Retry::Quota(m) | Retry::Transient(m) => m.clone(),
-            };
-            warn!(attempt, delay_ms = delay.as_millis() as u64, reason = %reason, "Sheets call failed; retrying");
-            if Instant::now() + delay >= deadline {
+            // Truncated exponential backoff with full jitter, inside the deadline.
+            let Some(delay) = backoff.next_delay() else {
                 return Err(match retry {
                     Retry::Quota(message) => SheetsError::RateLimited { message },
                     Retry::Transient(message) => SheetsError::Upstream { message },
                 });
-            }
+            };
+            let reason = match &retry {
+                Retry::Quota(m) | Retry::Transient(m) => m.as_str(),
+            };
+            warn!(attempt = backoff.attempts(), delay_ms = delay.as_millis() as u64, reason = %reason, "Sheets call failed; retrying");
             tokio::time::sleep(delay).await;
         }
     }
