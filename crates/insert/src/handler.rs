@@ -29,7 +29,7 @@ use crate::error::InsertError;
 
 /// Reads a raw event with `Ordersync.InvalidInput` for anything malformed.
 pub fn parse_event(event: serde_json::Value) -> Result<InsertEvent, StepError> {
-    ordersync_core::request::parse_event_value(event).map_err(StepError::from)
+    ordersync_core::events::parse_event_value(event).map_err(StepError::from)
 }
 
 /// Renews the lease before every write; a lost lease stops the run before it writes.

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use chrono::TimeDelta;
 use ordersync_core::clock::Clock;
-use ordersync_core::naver::{ChangeStatus, ProductOrderDetail};
+use ordersync_core::product_order::{ChangeStatus, ProductOrderDetail};
 use ordersync_core::time::{format_naver, kst};
 use ordersync_core::window::Window;
 use tracing::{debug, warn};

@@ -14,7 +14,7 @@ use std::cmp::Ordering;
 use ordersync_core::columns::{Column, MaskKind};
 use ordersync_core::errors::{Classify, ErrorName};
 use ordersync_core::latest::LatestPerKey;
-use ordersync_core::naver::ImportedOrder;
+use ordersync_core::product_order::ImportedOrder;
 use ordersync_core::rows::SheetRow;
 
 use crate::mapping;
@@ -177,7 +177,7 @@ pub fn map_orders(
 mod tests {
     use super::*;
     use ordersync_core::columns::{ColumnChoice, MAX_CELL_CHARS};
-    use ordersync_core::naver::{
+    use ordersync_core::product_order::{
         ChangeStatus, Order, ProductOrder, ProductOrderDetail, ProductOrderStatus,
     };
     use ordersync_core::rows::Cell;

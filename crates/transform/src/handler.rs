@@ -9,8 +9,8 @@
 use ordersync_core::errors::StepError;
 use ordersync_core::events::{TransformCounts, TransformEvent, TransformResult};
 use ordersync_core::keys::{Stage, check_execution, object_key};
-use ordersync_core::naver::OrdersSchema;
 use ordersync_core::payload::{self, PayloadWriter};
+use ordersync_core::product_order::OrdersSchema;
 use ordersync_core::rows::{RowsMeta, RowsSchema};
 use ordersync_core::store::{Store, read_object, write_object};
 use tracing::{Instrument, info, info_span};
@@ -94,5 +94,5 @@ async fn run(store: &impl Store, event: TransformEvent) -> Result<TransformResul
 /// Reads a raw event. Parsing here (not in lambda_runtime) is what gives a malformed event the
 /// `Ordersync.InvalidInput` name instead of the runtime's type-name error.
 pub fn parse_event(event: serde_json::Value) -> Result<TransformEvent, StepError> {
-    ordersync_core::request::parse_event_value(event).map_err(StepError::from)
+    ordersync_core::events::parse_event_value(event).map_err(StepError::from)
 }
