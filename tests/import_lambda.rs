@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use chrono::TimeDelta;
 use ordersync_core::events::{ImportEvent, ImportResult};
-use ordersync_core::naver::OrdersSchema;
 use ordersync_core::payload;
+use ordersync_core::product_order::OrdersSchema;
 use ordersync_core::request::AccountRef;
 use ordersync_core::store::read_object;
 use ordersync_core::window::{MAX_WINDOW, Window};

@@ -5,8 +5,8 @@
 use std::path::Path;
 
 use ordersync_core::columns::ColumnChoice;
-use ordersync_core::naver::{ImportedOrder, OrdersMeta, OrdersSchema};
 use ordersync_core::payload::{PayloadWriter, encode};
+use ordersync_core::product_order::{ImportedOrder, OrdersMeta, OrdersSchema};
 use ordersync_core::rows::{RowsMeta, RowsSchema};
 use ordersync_core::window::Window;
 use ordersync_transform::dedupe::map_orders;

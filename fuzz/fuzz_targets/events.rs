@@ -4,7 +4,7 @@
 //!   succeeds its windows must tile the requested range, each a valid window of at most 24 h;
 //! - the transform event (`ordersync_transform::parse_event`), then what its handler checks
 //!   first: execution name, window, columns, the rows object key;
-//! - the import, plan and insert events, through `ordersync_core::request::parse_event_value`,
+//! - the import, plan and insert events, through `ordersync_core::events::parse_event_value`,
 //!   which is all `ordersync_import::parse_event`/`parse_call` and `ordersync_insert::parse_event`
 //!   do (calling them directly would build the NAVER and Google clients into this crate), then
 //!   the plan and the run summary insert returns.
@@ -16,10 +16,11 @@
 use chrono::{DateTime, FixedOffset};
 use libfuzzer_sys::fuzz_target;
 use ordersync_core::errors::{ErrorName, StepError};
+use ordersync_core::events::parse_event_value;
 use ordersync_core::events::{ImportEvent, InsertEvent, InsertResult, PlanEvent, RunSummary};
 use ordersync_core::keys::{Stage, check_execution, object_key};
 use ordersync_core::plan::{PlanConfig, plan, plan_request};
-use ordersync_core::request::{RunRequest, parse_event_value};
+use ordersync_core::request::RunRequest;
 use ordersync_core::window::{MAX_WINDOW, Window};
 
 fuzz_target!(|data: &[u8]| {

@@ -23,8 +23,8 @@
 
 use libfuzzer_sys::fuzz_target;
 use ordersync_core::errors::{Classify, ErrorName};
-use ordersync_core::naver::OrdersSchema;
 use ordersync_core::payload::{self, PayloadError, PayloadSchema};
+use ordersync_core::product_order::OrdersSchema;
 use ordersync_core::refs::ObjectRef;
 use ordersync_core::rows::RowsSchema;
 use sha2::{Digest, Sha256};

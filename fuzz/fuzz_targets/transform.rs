@@ -19,8 +19,8 @@ use libfuzzer_sys::fuzz_target;
 use ordersync_core::columns::{
     ColumnChoice, ColumnDef, Field, KEY_FIELD, MAX_CELL_CHARS, MaskKind, Preset,
 };
-use ordersync_core::naver::ImportedOrder;
 use ordersync_core::payload::{self, PayloadWriter};
+use ordersync_core::product_order::ImportedOrder;
 use ordersync_core::rows::{Cell, RowsMeta, RowsSchema, SheetRow};
 use ordersync_core::window::Window;
 use ordersync_transform::dedupe::{RecordError, key_order, map_orders};

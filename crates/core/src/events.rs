@@ -3,13 +3,15 @@
 //! Only references and counts: a window's event is a few hundred bytes however many orders it
 //! covers, so the state machine stays far below its 256 KB limit and its history holds no
 //! customer data. The ASL builds these shapes with `Parameters`/`ItemSelector`; tests round-trip
-//! every one of them.
+//! every one of them. [`parse_event`] and [`parse_event_value`] read any of them (and the
+//! execution input) naming the path of a bad field.
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::columns::ColumnChoice;
 use crate::refs::ObjectRef;
+use crate::request::InvalidInput;
 use crate::window::Window;
 
 /// Input of the transform function for one window.
@@ -197,6 +199,31 @@ impl From<TransformResult> for WindowOutcome {
             transformed: result.counts,
         }
     }
+}
+
+/// Reads any stage event or request from JSON, naming the path of a bad or unknown field.
+/// serde's own messages can quote the offending value; for requests that value is ours to see
+/// (no customer data travels in events), and it is cut short to keep messages small.
+pub fn parse_event<T: serde::de::DeserializeOwned>(json: &[u8]) -> Result<T, InvalidInput> {
+    let de = &mut serde_json::Deserializer::from_slice(json);
+    serde_path_to_error::deserialize(de).map_err(path_error)
+}
+
+/// [`parse_event`] for an event that is already a JSON value (as Lambda hands it over).
+pub fn parse_event_value<T: serde::de::DeserializeOwned>(
+    json: serde_json::Value,
+) -> Result<T, InvalidInput> {
+    serde_path_to_error::deserialize(json).map_err(path_error)
+}
+
+fn path_error<E: std::fmt::Display>(e: serde_path_to_error::Error<E>) -> InvalidInput {
+    let path = e.path().to_string();
+    let inner: String = e.inner().to_string().chars().take(300).collect();
+    InvalidInput::new(if path == "." {
+        inner
+    } else {
+        format!("{path}: {inner}")
+    })
 }
 
 #[cfg(test)]

@@ -9,9 +9,10 @@ use chrono::{DateTime, FixedOffset};
 
 use crate::config::{ConfigError, Env};
 use crate::errors::StepError;
+use crate::events::parse_event_value;
 use crate::events::{PlanEvent, PlanResult};
 use crate::keys::check_execution;
-use crate::request::{InvalidInput, Limits, RunRequest, parse_event_value};
+use crate::request::{InvalidInput, Limits, RunRequest};
 use crate::window::{MAX_WINDOW, split};
 
 /// Default for `ORDERSYNC_MAP_CONCURRENCY`: NAVER's rate limit is per application, so two

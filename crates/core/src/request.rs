@@ -132,35 +132,10 @@ impl Classify for InvalidInput {
     }
 }
 
-/// Reads any stage event or request from JSON, naming the path of a bad or unknown field.
-/// serde's own messages can quote the offending value; for requests that value is ours to see
-/// (no customer data travels in events), and it is cut short to keep messages small.
-pub fn parse_event<T: serde::de::DeserializeOwned>(json: &[u8]) -> Result<T, InvalidInput> {
-    let de = &mut serde_json::Deserializer::from_slice(json);
-    serde_path_to_error::deserialize(de).map_err(path_error)
-}
-
-/// [`parse_event`] for an event that is already a JSON value (as Lambda hands it over).
-pub fn parse_event_value<T: serde::de::DeserializeOwned>(
-    json: serde_json::Value,
-) -> Result<T, InvalidInput> {
-    serde_path_to_error::deserialize(json).map_err(path_error)
-}
-
-fn path_error<E: std::fmt::Display>(e: serde_path_to_error::Error<E>) -> InvalidInput {
-    let path = e.path().to_string();
-    let inner: String = e.inner().to_string().chars().take(300).collect();
-    InvalidInput::new(if path == "." {
-        inner
-    } else {
-        format!("{path}: {inner}")
-    })
-}
-
 impl RunRequest {
     /// Parses the execution input JSON.
     pub fn parse(json: &[u8]) -> Result<Self, InvalidInput> {
-        parse_event(json)
+        crate::events::parse_event(json)
     }
 
     /// Applies every rule; `now` bounds the range's start.

@@ -1,7 +1,9 @@
 //! Where orders come from: the small trait the import stage talks to.
 //!
-//! NAVER Smart Store is the first adapter (`ordersync-naver`); another store platform is one
-//! more implementation of [`Source`], not a change to the import stage.
+//! NAVER Smart Store is the one adapter (`ordersync-naver`). The trait is not platform-neutral:
+//! it yields NAVER's product-order model ([`crate::product_order::ImportedOrder`]), which the
+//! transform maps to sheet rows. Another platform would map its orders into that model (or the
+//! model would become a neutral one first); the import stage itself would not change.
 
 use std::future::Future;
 use std::time::Instant;
@@ -10,7 +12,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::errors::StepError;
-use crate::naver::ImportedOrder;
+use crate::product_order::ImportedOrder;
 use crate::request::AccountRef;
 use crate::window::Window;
 

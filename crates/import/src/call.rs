@@ -10,9 +10,9 @@ use std::time::Instant;
 
 use ordersync_core::clock::Clock;
 use ordersync_core::errors::{ErrorName, StepError};
+use ordersync_core::events::parse_event_value;
 use ordersync_core::events::{ImportEvent, PlanEvent};
 use ordersync_core::plan::{PlanConfig, plan};
-use ordersync_core::request::parse_event_value;
 use ordersync_core::source::Source;
 use ordersync_core::store::Store;
 

@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 use ordersync_core::errors::{ErrorName, StepError};
 use ordersync_core::events::{ImportEvent, ImportResult};
 use ordersync_core::keys::{Stage, check_execution, object_key};
-use ordersync_core::naver::{OrdersMeta, OrdersSchema};
 use ordersync_core::payload::PayloadWriter;
+use ordersync_core::product_order::{OrdersMeta, OrdersSchema};
 use ordersync_core::request::check_secret_id;
 use ordersync_core::source::Source;
 use ordersync_core::store::{Store, write_object};
@@ -29,7 +29,7 @@ pub fn deadline_from(deadline_ms: u64) -> Instant {
 
 /// Reads a raw event with `Ordersync.InvalidInput` for anything malformed.
 pub fn parse_event(event: serde_json::Value) -> Result<ImportEvent, StepError> {
-    ordersync_core::request::parse_event_value(event).map_err(StepError::from)
+    ordersync_core::events::parse_event_value(event).map_err(StepError::from)
 }
 
 /// Runs the import stage for one window.

@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 
 use ordersync_core::errors::{ErrorName, StepError};
 use ordersync_core::events::ImportEvent;
-use ordersync_core::naver::OrdersSchema;
 use ordersync_core::payload;
+use ordersync_core::product_order::OrdersSchema;
 use ordersync_core::request::AccountRef;
 use ordersync_core::source::{FetchCounts, OrderSink, Source};
 use ordersync_core::store::{DirStore, Store, read_object};

@@ -9,25 +9,27 @@
 //!    before the lease would lapse (so a stalled run never writes over a newer one);
 //! 5. release the lease (failing to is only logged: it expires on its own).
 
-use std::collections::HashMap;
 use std::time::Instant;
 
 use ordersync_core::clock::Clock;
 use ordersync_core::columns::{Column, KEY_FIELD};
-use ordersync_core::errors::{ErrorName, StepError};
+use ordersync_core::errors::StepError;
 use ordersync_core::events::{InsertEvent, InsertResult, RunSummary};
 use ordersync_core::keys::check_execution;
+use ordersync_core::latest::LatestPerKey;
 use ordersync_core::lease::{self, Lease, LeaseConfig};
 use ordersync_core::payload;
 use ordersync_core::request::{check_spreadsheet_id, check_tab};
 use ordersync_core::rows::{RowsSchema, SheetRow};
 use ordersync_core::store::{Store, read_object};
-use ordersync_sheets::{SheetsClient, Target, WriteGuard, upsert};
+use ordersync_sheets::{Target, Workbook, WriteGuard, try_upsert};
 use tracing::{Instrument, info_span, warn};
+
+use crate::error::InsertError;
 
 /// Reads a raw event with `Ordersync.InvalidInput` for anything malformed.
 pub fn parse_event(event: serde_json::Value) -> Result<InsertEvent, StepError> {
-    ordersync_core::request::parse_event_value(event).map_err(StepError::from)
+    ordersync_core::events::parse_event_value(event).map_err(StepError::from)
 }
 
 /// Renews the lease before every write; a lost lease stops the run before it writes.
@@ -41,10 +43,7 @@ struct LeaseGuard<'a, S> {
 impl<S: Store> WriteGuard for LeaseGuard<'_, S> {
     async fn before_write(&mut self) -> Result<(), StepError> {
         let Some(held) = self.lease.as_mut() else {
-            return Err(StepError::new(
-                ErrorName::Internal,
-                "write attempted without a lease",
-            ));
+            return Err(InsertError::NoLease.into());
         };
         match lease::renew(self.store, held, self.config, self.clock.now()).await {
             Ok(()) => Ok(()),
@@ -66,9 +65,11 @@ impl<S: Store> WriteGuard for LeaseGuard<'_, S> {
     }
 }
 
-pub async fn handle(
+/// Runs the insert stage for one event. Every failure becomes a [`StepError`] here, and only
+/// here (see [`InsertError`]).
+pub async fn handle<W: Workbook>(
     store: &impl Store,
-    sheets: &SheetsClient,
+    sheets: &W,
     lease_config: &LeaseConfig,
     clock: &dyn Clock,
     event: InsertEvent,
@@ -81,44 +82,62 @@ pub async fn handle(
     Ok(RunSummary::new(&event.windows, &result))
 }
 
-async fn run(
+/// The numbered steps of the module header: check, read, upsert under the lease.
+async fn run<W: Workbook>(
     store: &impl Store,
-    sheets: &SheetsClient,
+    sheets: &W,
     lease_config: &LeaseConfig,
     clock: &dyn Clock,
     event: &InsertEvent,
     deadline: Instant,
-) -> Result<InsertResult, StepError> {
+) -> Result<InsertResult, InsertError> {
+    check_event(store, event)?;
+    let Some(rows) = read_rows(store, event).await? else {
+        return Ok(InsertResult::default());
+    };
+    upsert_under_lease(store, sheets, lease_config, clock, event, &rows, deadline).await
+}
+
+/// Step 1: everything about the event that can be checked without reading an object — so a
+/// bad event fails before the store or the sheet is touched.
+fn check_event(store: &impl Store, event: &InsertEvent) -> Result<(), InsertError> {
     check_execution(&event.execution)?;
     let mut problems = Vec::new();
     check_spreadsheet_id(&event.sheet.spreadsheet_id, &mut problems);
     check_tab(&event.sheet.tab, &mut problems);
     if !problems.is_empty() {
-        return Err(StepError::new(ErrorName::InvalidInput, problems.join("; ")));
+        return Err(InsertError::Target(problems));
     }
     for outcome in &event.windows {
         store.key_of(&outcome.rows.uri)?;
     }
+    Ok(())
+}
 
+/// Every window's rows, one per key, with the columns they share.
+struct Rows {
+    headers: Vec<String>,
+    key_index: usize,
+    rows: Vec<SheetRow>,
+}
+
+/// Step 2: reads and verifies every rows object (size, hash, schema), checks they agree on
+/// columns, and keeps the latest row per key. `None` when there are no rows objects at all.
+async fn read_rows(store: &impl Store, event: &InsertEvent) -> Result<Option<Rows>, InsertError> {
     let mut columns: Option<Vec<Column>> = None;
-    let mut rows: Vec<SheetRow> = Vec::new();
     // A product order that changed on several days has a row in several windows; the latest
     // (a later window) wins, in the place of its first row, as the upsert plan would decide.
     // Keeping only that one here bounds memory by the distinct orders, not their changes.
-    let mut position: HashMap<String, usize> = HashMap::new();
+    let mut latest: LatestPerKey<String, SheetRow> = LatestPerKey::new();
     for reference in event.windows.iter().map(|w| &w.rows) {
         let bytes = read_object(store, reference).await?;
         let reader = payload::open::<RowsSchema>(&bytes, reference)?;
         match &columns {
             None => columns = Some(reader.meta().columns.clone()),
             Some(c) if *c != reader.meta().columns => {
-                return Err(StepError::new(
-                    ErrorName::Payload,
-                    format!(
-                        "payload object {} has other columns than the first rows object",
-                        reference.uri
-                    ),
-                ));
+                return Err(InsertError::ColumnsDiffer {
+                    uri: reference.uri.clone(),
+                });
             }
             Some(_) => {}
         }
@@ -127,31 +146,40 @@ async fn run(
             // Decoding grows `cells` by doubling (18 cells get room for 32); at 100,000 rows
             // the spare room alone is over 30 MB of a 128 MB Lambda.
             row.cells.shrink_to_fit();
-            match position.get(&row.key) {
-                Some(&at) => rows[at] = row,
-                None => {
-                    position.insert(row.key.clone(), rows.len());
-                    rows.push(row);
-                }
-            }
+            latest.offer_later_wins_keyed(row, |row| row.key.as_str());
         }
     }
-    drop(position);
+    let rows = latest.into_items();
     let Some(columns) = columns else {
-        return Ok(InsertResult::default());
+        return Ok(None);
     };
     let headers: Vec<String> = columns.iter().map(|c| c.header.clone()).collect();
     let key_index = columns
         .iter()
         .position(|c| c.field == KEY_FIELD)
-        .ok_or_else(|| StepError::new(ErrorName::Payload, "rows objects have no key column"))?;
+        .ok_or(InsertError::NoKeyColumn)?;
     if rows.iter().any(|r| r.cells.len() != headers.len()) {
-        return Err(StepError::new(
-            ErrorName::Payload,
-            "a row has a different number of cells than columns",
-        ));
+        return Err(InsertError::CellCount);
     }
+    Ok(Some(Rows {
+        headers,
+        key_index,
+        rows,
+    }))
+}
 
+/// Steps 3 to 5: takes the lease on spreadsheet+tab, upserts with the lease renewed before
+/// every write attempt ([`LeaseGuard`]), and releases it whatever the upsert did (failing to
+/// release is only logged: the lease expires on its own).
+async fn upsert_under_lease<W: Workbook>(
+    store: &impl Store,
+    sheets: &W,
+    lease_config: &LeaseConfig,
+    clock: &dyn Clock,
+    event: &InsertEvent,
+    rows: &Rows,
+    deadline: Instant,
+) -> Result<InsertResult, InsertError> {
     let held = lease::acquire(
         store,
         &event.sheet.spreadsheet_id,
@@ -170,10 +198,10 @@ async fn run(
     let target = Target {
         spreadsheet: &event.sheet.spreadsheet_id,
         tab: &event.sheet.tab,
-        headers: &headers,
-        key_index,
+        headers: &rows.headers,
+        key_index: rows.key_index,
     };
-    let result = upsert(sheets, &target, &rows, deadline, &mut guard).await;
+    let result = try_upsert(sheets, &target, &rows.rows, deadline, &mut guard).await;
     if let Some(held) = guard.lease.take()
         && let Err(e) = lease::release(store, held).await
     {

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use chrono::TimeDelta;
 use ordersync_core::clock::Clock;
-use ordersync_core::naver::{ChangeStatus, ProductOrderDetail};
+use ordersync_core::product_order::{ChangeStatus, ProductOrderDetail};
 use ordersync_core::time::{format_naver, kst};
 use ordersync_core::window::Window;
 use tracing::{debug, warn};
@@ -19,7 +19,9 @@ use tracing::{debug, warn};
 use crate::config::{Credentials, NaverConfig};
 use crate::error::{NaverError, Trace};
 use crate::limiter::RateLimiter;
-use crate::retry::{Backoff, Verdict, classify};
+use ordersync_core::backoff::Backoff;
+
+use crate::retry::{Verdict, classify};
 use crate::sign::client_secret_sign;
 use crate::wire::{DetailsResponse, ErrorBody, FeedResponse, TokenResponse};
 
@@ -170,7 +172,7 @@ impl NaverClient {
         make: impl Fn(&reqwest::Client, Option<&str>) -> Result<reqwest::RequestBuilder, NaverError>,
         parse: impl Fn(&[u8]) -> Result<T, Unusable>,
     ) -> Result<(T, Trace), NaverError> {
-        let mut backoff = Backoff::new(self.config.backoff_base, self.config.backoff_cap);
+        let mut backoff = Backoff::new(self.config.backoff_base, self.config.backoff_cap, deadline);
         let mut refreshed = false;
         let mut last: Option<(RetryKind, Trace, String)> = None;
         loop {
@@ -268,7 +270,9 @@ impl NaverClient {
                     }
                 }
             };
-            let delay = backoff.next_delay();
+            let Some(delay) = backoff.next_delay() else {
+                return Err(give_up(kind, trace, message));
+            };
             warn!(
                 api,
                 attempt = backoff.attempts(),
@@ -279,9 +283,6 @@ impl NaverClient {
                 reason = %message,
                 "NAVER call failed; retrying"
             );
-            if Instant::now() + delay >= deadline {
-                return Err(give_up(kind, trace, message));
-            }
             last = Some((kind, trace, message));
             tokio::time::sleep(delay).await;
         }

@@ -1,12 +1,9 @@
-//! Retry policy: which answers are worth another try, and how long to wait.
+//! Retry policy: which NAVER answers are worth another try.
 //!
 //! Like vector's `RetryLogic`, the decision looks at the status *and* the body's code: NAVER
-//! answers rate limits, expired tokens and unregistered IPs with distinct gateway codes. Waits are
-//! exponential with full jitter (AWS's "exponential backoff and jitter"), so concurrent Map
-//! iterations hitting the same limit spread out instead of retrying in lockstep. The caller stops
-//! retrying when the next wait would pass its deadline (the Lambda's remaining time).
-
-use std::time::Duration;
+//! answers rate limits, expired tokens and unregistered IPs with distinct gateway codes. How long
+//! to wait is not decided here: the client uses the shared `ordersync_core::backoff::Backoff`
+//! (exponential, full jitter, never past the Lambda's remaining time).
 
 use crate::error::{NaverError, Trace};
 use crate::wire::ErrorBody;
@@ -64,38 +61,6 @@ pub fn classify(status: u16, body: &ErrorBody, trace: Trace) -> Verdict {
     }
 }
 
-/// Exponential backoff with full jitter: the n-th wait is uniform in `[0, min(cap, base·2ⁿ)]`.
-#[derive(Debug, Clone)]
-pub struct Backoff {
-    base: Duration,
-    cap: Duration,
-    attempt: u32,
-}
-
-impl Backoff {
-    pub fn new(base: Duration, cap: Duration) -> Self {
-        Backoff {
-            base,
-            cap,
-            attempt: 0,
-        }
-    }
-
-    /// The next wait.
-    pub fn next_delay(&mut self) -> Duration {
-        let ceiling = self
-            .base
-            .saturating_mul(1u32 << self.attempt.min(16))
-            .min(self.cap);
-        self.attempt += 1;
-        ceiling.mul_f64(fastrand::f64())
-    }
-
-    pub fn attempts(&self) -> u32 {
-        self.attempt
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -134,15 +99,5 @@ mod tests {
             panic!()
         };
         assert!(e.to_string().contains("lastChangedFrom: bad"), "{e}");
-    }
-
-    #[test]
-    fn backoff_is_bounded_and_jittered() {
-        let mut b = Backoff::new(Duration::from_millis(100), Duration::from_secs(2));
-        let delays: Vec<_> = (0..12).map(|_| b.next_delay()).collect();
-        assert!(delays.iter().all(|d| *d <= Duration::from_secs(2)));
-        assert!(delays[..2].iter().all(|d| *d <= Duration::from_millis(200)));
-        let distinct: std::collections::HashSet<_> = delays.iter().collect();
-        assert!(distinct.len() > 6, "jittered: {delays:?}");
     }
 }

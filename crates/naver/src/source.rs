@@ -13,7 +13,7 @@ use std::time::Instant;
 
 use ordersync_core::clock::Clock;
 use ordersync_core::errors::{ErrorName, StepError};
-use ordersync_core::naver::{ChangeStatus, ImportedOrder};
+use ordersync_core::product_order::{ChangeStatus, ImportedOrder};
 use ordersync_core::request::AccountRef;
 use ordersync_core::source::{FetchCounts, OrderSink, Source};
 use ordersync_core::window::Window;

@@ -2,7 +2,7 @@
 //! `more` inside `data` (documented) or at the top level (seen in clients), `data` absent on an
 //! empty page, error bodies with any subset of `code`/`message`/`traceId`/`invalidInputs`.
 
-use ordersync_core::naver::{ChangeStatus, ProductOrderDetail};
+use ordersync_core::product_order::{ChangeStatus, ProductOrderDetail};
 use serde::Deserialize;
 
 /// `POST /v1/oauth2/token` answer.

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use chrono::TimeDelta;
 use ordersync_core::clock::{Clock, ManualClock};
 use ordersync_core::errors::{ErrorName, StepError};
-use ordersync_core::naver::ImportedOrder;
+use ordersync_core::product_order::ImportedOrder;
 use ordersync_core::request::AccountRef;
 use ordersync_core::source::{FetchCounts, Source};
 use ordersync_core::window::{MAX_WINDOW, Window, split};

@@ -179,6 +179,9 @@ fn check_transitions(machine: &Machine) -> Result<(), DefinitionError> {
     Ok(())
 }
 
+/// One state: what every kind shares (`Type`, `Comment`, `InputPath`, `OutputPath`, the
+/// transition), then the fields of its kind, each read by its own function below. Fields are
+/// taken in the same order for every kind, so the first problem reported is always the same one.
 fn parse_state(name: &str, value: &Value) -> Result<State, DefinitionError> {
     let map = as_object(value, name)?;
     let mut f = Fields::new(map, name);
@@ -190,167 +193,18 @@ fn parse_state(name: &str, value: &Value) -> Result<State, DefinitionError> {
         kind_name.as_str(),
         "Task" | "Pass" | "Map" | "Fail" | "Succeed"
     ) {
-        return Err(err(
-            name,
-            format!(
-                "`Type: {kind_name}` is not supported by the local runner (it runs Task, Pass, Map, Fail and Succeed)"
-            ),
-        ));
+        return Err(unsupported_type(name, &kind_name));
     }
     let input_path = f.nullable_path("InputPath")?;
     let output_path = f.nullable_path("OutputPath")?;
-    let terminal = matches!(kind_name.as_str(), "Fail" | "Succeed");
-    let next = if terminal {
-        None
-    } else {
-        let next = f.string("Next")?;
-        let end = f
-            .take("End")
-            .map(|v| v == &Value::Bool(true))
-            .unwrap_or(false);
-        match (next, end) {
-            (Some(n), false) => Some(n),
-            (None, true) => None,
-            _ => return Err(err(name, "needs exactly one of `Next` or `End: true`")),
-        }
-    };
+    let next = transition(&mut f, name, &kind_name)?;
     let kind = match kind_name.as_str() {
-        "Task" => {
-            let resource = f.string("Resource")?.unwrap_or_default();
-            if resource != LAMBDA_INVOKE {
-                return Err(err(
-                    name,
-                    format!(
-                        "`Resource` `{resource}` is not supported; the local runner implements `{LAMBDA_INVOKE}` only"
-                    ),
-                ));
-            }
-            let parameters = f
-                .take("Parameters")
-                .cloned()
-                .ok_or_else(|| err(name, "a lambda:invoke Task needs `Parameters`"))?;
-            template::check(&parameters).map_err(|p| err(name, format!("Parameters: {p}")))?;
-            match parameters.get("FunctionName") {
-                Some(Value::String(_)) => {}
-                _ => {
-                    return Err(err(
-                        name,
-                        "`Parameters.FunctionName` must be a literal string (a substituted ARN)",
-                    ));
-                }
-            }
-            if parameters.get("Payload").is_none() && parameters.get("Payload.$").is_none() {
-                return Err(err(name, "`Parameters` needs `Payload` or `Payload.$`"));
-            }
-            Kind::Task(Task {
-                parameters,
-                result: result_handling(&mut f, name)?,
-            })
-        }
-        "Pass" => {
-            let parameters = f.take("Parameters").cloned();
-            if let Some(p) = &parameters {
-                template::check(p).map_err(|p| err(name, format!("Parameters: {p}")))?;
-            }
-            Kind::Pass(Pass {
-                parameters,
-                result: f.take("Result").cloned(),
-                result_path: f.nullable_path("ResultPath")?,
-            })
-        }
-        "Map" => {
-            let items_path = f.nullable_path("ItemsPath")?.flatten();
-            let item_selector = match (f.take("ItemSelector"), f.take("Parameters")) {
-                (Some(_), Some(_)) => {
-                    return Err(err(name, "`ItemSelector` and `Parameters` are exclusive"));
-                }
-                (a, b) => a.or(b).cloned(),
-            };
-            if let Some(s) = &item_selector {
-                template::check(s).map_err(|p| err(name, format!("ItemSelector: {p}")))?;
-            }
-            let max_concurrency = match (f.take("MaxConcurrency"), f.string("MaxConcurrencyPath")?)
-            {
-                (Some(_), Some(_)) => {
-                    return Err(err(
-                        name,
-                        "`MaxConcurrency` and `MaxConcurrencyPath` are exclusive",
-                    ));
-                }
-                (Some(v), None) => {
-                    Concurrency::Fixed(v.as_u64().and_then(|n| u32::try_from(n).ok()).ok_or_else(
-                        || err(name, "`MaxConcurrency` must be a non-negative integer"),
-                    )?)
-                }
-                (None, Some(p)) => Concurrency::Path(Path::parse(&p).map_err(|e| err(name, e))?),
-                (None, None) => Concurrency::Fixed(0),
-            };
-            let processor_value = f.take("ItemProcessor").ok_or_else(|| {
-                err(
-                    name,
-                    "`ItemProcessor` is missing (`Iterator` is not supported)",
-                )
-            })?;
-            let mut pf = Fields::new(as_object(processor_value, name)?, name);
-            if let Some(config) = pf.take("ProcessorConfig") {
-                let mode = config
-                    .get("Mode")
-                    .and_then(Value::as_str)
-                    .unwrap_or("INLINE");
-                if mode != "INLINE" {
-                    return Err(err(
-                        name,
-                        format!(
-                            "`ProcessorConfig.Mode` `{mode}` is not supported; the local runner runs INLINE Maps only"
-                        ),
-                    ));
-                }
-            }
-            let processor = parse_machine(&mut pf, name)?;
-            pf.finish()?;
-            Kind::Map(Box::new(MapState {
-                items_path,
-                item_selector,
-                processor,
-                max_concurrency,
-                result: result_handling(&mut f, name)?,
-            }))
-        }
-        "Fail" => {
-            let error = f.string("Error")?;
-            let cause = f.string("Cause")?;
-            let error_path = f.string("ErrorPath")?;
-            let cause_path = f.string("CausePath")?;
-            if (error.is_some() && error_path.is_some())
-                || (cause.is_some() && cause_path.is_some())
-            {
-                return Err(err(
-                    name,
-                    "`Error`/`ErrorPath` and `Cause`/`CausePath` are exclusive",
-                ));
-            }
-            if error_path.is_some() || cause_path.is_some() {
-                let parse = |p: Option<String>| {
-                    p.map(|p| Path::parse(&p).map_err(|e| err(name, e)))
-                        .transpose()
-                };
-                Kind::Fail(Fail::Paths {
-                    error: parse(error_path)?,
-                    cause: parse(cause_path)?,
-                })
-            } else {
-                Kind::Fail(Fail::Fixed { error, cause })
-            }
-        }
+        "Task" => Kind::Task(parse_task(&mut f, name)?),
+        "Pass" => Kind::Pass(parse_pass(&mut f, name)?),
+        "Map" => Kind::Map(Box::new(parse_map(&mut f, name)?)),
+        "Fail" => Kind::Fail(parse_fail(&mut f, name)?),
         "Succeed" => Kind::Succeed,
-        other => {
-            return Err(err(
-                name,
-                format!(
-                    "`Type: {other}` is not supported by the local runner (it runs Task, Pass, Map, Fail and Succeed)"
-                ),
-            ));
-        }
+        other => return Err(unsupported_type(name, other)),
     };
     f.finish()?;
     Ok(State {
@@ -360,6 +214,170 @@ fn parse_state(name: &str, value: &Value) -> Result<State, DefinitionError> {
         input_path,
         output_path,
     })
+}
+
+fn unsupported_type(name: &str, kind: &str) -> DefinitionError {
+    err(
+        name,
+        format!(
+            "`Type: {kind}` is not supported by the local runner (it runs Task, Pass, Map, Fail and Succeed)"
+        ),
+    )
+}
+
+/// Where the state goes next: `Next` or `End: true`, exactly one of them; a Fail or Succeed
+/// state ends the machine and takes neither.
+fn transition(
+    f: &mut Fields<'_>,
+    name: &str,
+    kind_name: &str,
+) -> Result<Option<String>, DefinitionError> {
+    if matches!(kind_name, "Fail" | "Succeed") {
+        return Ok(None);
+    }
+    let next = f.string("Next")?;
+    let end = f
+        .take("End")
+        .map(|v| v == &Value::Bool(true))
+        .unwrap_or(false);
+    match (next, end) {
+        (Some(n), false) => Ok(Some(n)),
+        (None, true) => Ok(None),
+        _ => Err(err(name, "needs exactly one of `Next` or `End: true`")),
+    }
+}
+
+/// A `lambda:invoke` Task: the function is a literal (substituted) ARN, so the runner can map it
+/// to an in-process function, and there is a payload to hand it.
+fn parse_task(f: &mut Fields<'_>, name: &str) -> Result<Task, DefinitionError> {
+    let resource = f.string("Resource")?.unwrap_or_default();
+    if resource != LAMBDA_INVOKE {
+        return Err(err(
+            name,
+            format!(
+                "`Resource` `{resource}` is not supported; the local runner implements `{LAMBDA_INVOKE}` only"
+            ),
+        ));
+    }
+    let parameters = f
+        .take("Parameters")
+        .cloned()
+        .ok_or_else(|| err(name, "a lambda:invoke Task needs `Parameters`"))?;
+    template::check(&parameters).map_err(|p| err(name, format!("Parameters: {p}")))?;
+    match parameters.get("FunctionName") {
+        Some(Value::String(_)) => {}
+        _ => {
+            return Err(err(
+                name,
+                "`Parameters.FunctionName` must be a literal string (a substituted ARN)",
+            ));
+        }
+    }
+    if parameters.get("Payload").is_none() && parameters.get("Payload.$").is_none() {
+        return Err(err(name, "`Parameters` needs `Payload` or `Payload.$`"));
+    }
+    Ok(Task {
+        parameters,
+        result: result_handling(f, name)?,
+    })
+}
+
+fn parse_pass(f: &mut Fields<'_>, name: &str) -> Result<Pass, DefinitionError> {
+    let parameters = f.take("Parameters").cloned();
+    if let Some(p) = &parameters {
+        template::check(p).map_err(|p| err(name, format!("Parameters: {p}")))?;
+    }
+    Ok(Pass {
+        parameters,
+        result: f.take("Result").cloned(),
+        result_path: f.nullable_path("ResultPath")?,
+    })
+}
+
+/// An INLINE Map: items, how each is shaped, how many run at once, and the machine each runs
+/// (parsed like the top level, so its states are checked the same way).
+fn parse_map(f: &mut Fields<'_>, name: &str) -> Result<MapState, DefinitionError> {
+    let items_path = f.nullable_path("ItemsPath")?.flatten();
+    let item_selector = match (f.take("ItemSelector"), f.take("Parameters")) {
+        (Some(_), Some(_)) => {
+            return Err(err(name, "`ItemSelector` and `Parameters` are exclusive"));
+        }
+        (a, b) => a.or(b).cloned(),
+    };
+    if let Some(s) = &item_selector {
+        template::check(s).map_err(|p| err(name, format!("ItemSelector: {p}")))?;
+    }
+    let max_concurrency = match (f.take("MaxConcurrency"), f.string("MaxConcurrencyPath")?) {
+        (Some(_), Some(_)) => {
+            return Err(err(
+                name,
+                "`MaxConcurrency` and `MaxConcurrencyPath` are exclusive",
+            ));
+        }
+        (Some(v), None) => Concurrency::Fixed(
+            v.as_u64()
+                .and_then(|n| u32::try_from(n).ok())
+                .ok_or_else(|| err(name, "`MaxConcurrency` must be a non-negative integer"))?,
+        ),
+        (None, Some(p)) => Concurrency::Path(Path::parse(&p).map_err(|e| err(name, e))?),
+        (None, None) => Concurrency::Fixed(0),
+    };
+    let processor_value = f.take("ItemProcessor").ok_or_else(|| {
+        err(
+            name,
+            "`ItemProcessor` is missing (`Iterator` is not supported)",
+        )
+    })?;
+    let mut pf = Fields::new(as_object(processor_value, name)?, name);
+    if let Some(config) = pf.take("ProcessorConfig") {
+        let mode = config
+            .get("Mode")
+            .and_then(Value::as_str)
+            .unwrap_or("INLINE");
+        if mode != "INLINE" {
+            return Err(err(
+                name,
+                format!(
+                    "`ProcessorConfig.Mode` `{mode}` is not supported; the local runner runs INLINE Maps only"
+                ),
+            ));
+        }
+    }
+    let processor = parse_machine(&mut pf, name)?;
+    pf.finish()?;
+    Ok(MapState {
+        items_path,
+        item_selector,
+        processor,
+        max_concurrency,
+        result: result_handling(f, name)?,
+    })
+}
+
+/// Fixed `Error`/`Cause`, or paths into the input for them; never both for one.
+fn parse_fail(f: &mut Fields<'_>, name: &str) -> Result<Fail, DefinitionError> {
+    let error = f.string("Error")?;
+    let cause = f.string("Cause")?;
+    let error_path = f.string("ErrorPath")?;
+    let cause_path = f.string("CausePath")?;
+    if (error.is_some() && error_path.is_some()) || (cause.is_some() && cause_path.is_some()) {
+        return Err(err(
+            name,
+            "`Error`/`ErrorPath` and `Cause`/`CausePath` are exclusive",
+        ));
+    }
+    if error_path.is_some() || cause_path.is_some() {
+        let parse = |p: Option<String>| {
+            p.map(|p| Path::parse(&p).map_err(|e| err(name, e)))
+                .transpose()
+        };
+        Ok(Fail::Paths {
+            error: parse(error_path)?,
+            cause: parse(cause_path)?,
+        })
+    } else {
+        Ok(Fail::Fixed { error, cause })
+    }
 }
 
 fn result_handling(f: &mut Fields<'_>, name: &str) -> Result<ResultHandling, DefinitionError> {

@@ -3,7 +3,7 @@
 //! benchmarks. Nothing here is real customer data.
 
 use chrono::{DateTime, FixedOffset, TimeDelta};
-use ordersync_core::naver::{
+use ordersync_core::product_order::{
     ChangeStatus, Delivery, ImportedOrder, LastChangedType, Order, ProductOrder,
     ProductOrderDetail, ProductOrderStatus, ShippingAddress,
 };

@@ -7,14 +7,17 @@
 //! as well as HTTP/2; TLS is the process's one rustls provider (ring). Every write goes to an
 //! explicit range, so retrying one is safe; nothing here ever calls `append`.
 
+use ordersync_core::backoff::Backoff;
+use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use google_sheets4::api::{
-    BatchUpdateSpreadsheetRequest, BatchUpdateValuesRequest, Request, Response as BatchReply,
-    Scope, ValueRange,
+    AddSheetRequest, BatchUpdateSpreadsheetRequest, BatchUpdateValuesRequest, GridProperties,
+    Request, Response as BatchReply, Scope, SheetProperties, UpdateSheetPropertiesRequest,
+    ValueRange,
 };
-use google_sheets4::{Sheets, hyper_rustls, hyper_util, yup_oauth2};
+use google_sheets4::{FieldMask, Sheets, hyper_rustls, hyper_util, yup_oauth2};
 use ordersync_core::errors::{ErrorName, StepError};
 use serde_json::Value;
 use tracing::warn;
@@ -23,6 +26,8 @@ use crate::a1;
 use crate::error::SheetsError;
 use crate::plan::Existing;
 use crate::upsert::{Unguarded, WriteGuard};
+use crate::workbook::{GridChange, Limits, Workbook};
+pub use crate::workbook::{TabInfo, TabRead};
 
 /// Kept between the end of a write attempt and the lease's expiry (clock drift, the answer's
 /// way back).
@@ -122,24 +127,6 @@ pub fn check_request_bytes(value: &str) -> Result<usize, SheetsError> {
             "GOOGLE_SHEETS_MAX_REQUEST_BYTES must be a whole number of bytes, at least {MIN_REQUEST_BYTES}"
         ))),
     }
-}
-
-/// A tab as the sheet describes it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TabInfo {
-    pub sheet_id: i32,
-    pub title: String,
-    pub rows: usize,
-    pub cols: usize,
-    pub frozen_rows: usize,
-}
-
-/// A tab's contents plus its grid size (from the range the API echoes).
-#[derive(Debug, Clone, PartialEq)]
-pub struct TabRead {
-    pub existing: Existing,
-    pub grid_rows: usize,
-    pub grid_cols: usize,
 }
 
 pub struct SheetsClient {
@@ -411,7 +398,7 @@ impl SheetsClient {
         F: Fn() -> Fut,
         Fut: std::future::Future<Output = (google_sheets4::Result<T>, Option<u16>)>,
     {
-        let mut attempt = 0u32;
+        let mut backoff = Backoff::new(self.config.backoff_base, self.config.backoff_cap, deadline);
         loop {
             // Never past the deadline, never longer than one call may take.
             let mut bound = self
@@ -449,24 +436,17 @@ impl SheetsClient {
                     Retry::Transient(format!("no answer within {:.1} s", bound.as_secs_f64()))
                 }
             };
-            // Truncated exponential backoff with full jitter.
-            let ceiling = self
-                .config
-                .backoff_base
-                .saturating_mul(1u32 << attempt.min(16))
-                .min(self.config.backoff_cap);
-            let delay = ceiling.mul_f64(fastrand::f64());
-            attempt += 1;
-            let reason = match &retry {
-                Retry::Quota(m) | Retry::Transient(m) => m.clone(),
-            };
-            warn!(attempt, delay_ms = delay.as_millis() as u64, reason = %reason, "Sheets call failed; retrying");
-            if Instant::now() + delay >= deadline {
+            // Truncated exponential backoff with full jitter, inside the deadline.
+            let Some(delay) = backoff.next_delay() else {
                 return Err(match retry {
                     Retry::Quota(message) => SheetsError::RateLimited { message },
                     Retry::Transient(message) => SheetsError::Upstream { message },
                 });
-            }
+            };
+            let reason = match &retry {
+                Retry::Quota(m) | Retry::Transient(m) => m.as_str(),
+            };
+            warn!(attempt = backoff.attempts(), delay_ms = delay.as_millis() as u64, reason = %reason, "Sheets call failed; retrying");
             tokio::time::sleep(delay).await;
         }
     }
@@ -623,6 +603,114 @@ impl SheetsClient {
         })
         .await
         .map(|_| ())
+    }
+}
+
+/// The google-sheets4 request for a structure change.
+fn grid_request(change: &GridChange) -> Request {
+    match change {
+        GridChange::AddTab {
+            title,
+            rows,
+            cols,
+            frozen_rows,
+        } => Request {
+            add_sheet: Some(AddSheetRequest {
+                properties: Some(SheetProperties {
+                    title: Some(title.clone()),
+                    grid_properties: Some(GridProperties {
+                        row_count: Some(grid_count(*rows)),
+                        column_count: Some(grid_count(*cols)),
+                        frozen_row_count: Some(grid_count(*frozen_rows)),
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                }),
+            }),
+            ..Default::default()
+        },
+        // The mask names only the two counts; a mask of `gridProperties` would reset the frozen
+        // rows to 0.
+        GridChange::Resize {
+            sheet_id,
+            rows,
+            cols,
+        } => Request {
+            update_sheet_properties: Some(UpdateSheetPropertiesRequest {
+                properties: Some(SheetProperties {
+                    sheet_id: Some(*sheet_id),
+                    grid_properties: Some(GridProperties {
+                        row_count: Some(grid_count(*rows)),
+                        column_count: Some(grid_count(*cols)),
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                }),
+                fields: Some(
+                    FieldMask::from_str("gridProperties.rowCount,gridProperties.columnCount")
+                        .expect("a literal field mask"),
+                ),
+            }),
+            ..Default::default()
+        },
+    }
+}
+
+/// A grid count for the API (an `i32`). The upsert checks the workbook's 10M-cell limit first,
+/// so a count this large never reaches Google; saturating keeps a bug from wrapping negative.
+fn grid_count(n: usize) -> i32 {
+    i32::try_from(n).unwrap_or(i32::MAX)
+}
+
+impl Workbook for SheetsClient {
+    fn limits(&self) -> Limits {
+        Limits {
+            max_cells: self.config.max_cells,
+            max_request_bytes: self.config.max_request_bytes,
+        }
+    }
+
+    fn calls(&self) -> (u64, u64) {
+        SheetsClient::calls(self)
+    }
+
+    async fn read_tab(
+        &self,
+        spreadsheet: &str,
+        tab: &str,
+        deadline: Instant,
+    ) -> Result<Option<TabRead>, SheetsError> {
+        SheetsClient::read_tab(self, spreadsheet, tab, deadline).await
+    }
+
+    async fn tabs(
+        &self,
+        spreadsheet: &str,
+        deadline: Instant,
+    ) -> Result<Vec<TabInfo>, SheetsError> {
+        SheetsClient::tabs(self, spreadsheet, deadline).await
+    }
+
+    async fn change_grid<G: WriteGuard>(
+        &self,
+        spreadsheet: &str,
+        change: &GridChange,
+        deadline: Instant,
+        guard: &mut G,
+    ) -> Result<(), SheetsError> {
+        self.structure(spreadsheet, vec![grid_request(change)], deadline, guard)
+            .await
+            .map(|_| ())
+    }
+
+    async fn write_values<G: WriteGuard>(
+        &self,
+        spreadsheet: &str,
+        data: Vec<ValueRange>,
+        deadline: Instant,
+        guard: &mut G,
+    ) -> Result<(), SheetsError> {
+        self.write(spreadsheet, data, deadline, guard).await
     }
 }
 

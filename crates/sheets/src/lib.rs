@@ -2,9 +2,12 @@
 //!
 //! - [`a1`]: A1 notation and URL-safe ranges.
 //! - [`plan`]: the pure decision — which header cells and rows to write where.
-//! - [`client`]: google-sheets4 + yup-oauth2, scoped to spreadsheets, retried within a deadline.
+//! - [`workbook`]: the seam — the [`Workbook`] trait, exactly the calls the upsert makes.
+//! - [`client`]: google-sheets4 + yup-oauth2, scoped to spreadsheets, retried within a deadline;
+//!   the [`Workbook`] the Lambda uses.
+//! - [`memory`]: a [`Workbook`] in memory with Google's rules, for tests without HTTP.
 //! - [`upsert`]: read once, plan, grow the grid if needed (checking the 10M-cell limit first),
-//!   write explicit ranges with `RAW`.
+//!   write explicit ranges with `RAW`, over any [`Workbook`].
 //! - [`error`]: failures mapped to pipeline error names.
 //!
 //! The insert Lambda (lease, handler) builds on these.
@@ -12,9 +15,13 @@
 pub mod a1;
 pub mod client;
 pub mod error;
+pub mod memory;
 pub mod plan;
 pub mod upsert;
+pub mod workbook;
 
 pub use client::{SheetsClient, SheetsConfig};
 pub use error::SheetsError;
-pub use upsert::{Target, Unguarded, UpsertSummary, WriteGuard, upsert};
+pub use memory::MemoryWorkbook;
+pub use upsert::{Target, Unguarded, UpsertSummary, WriteGuard, try_upsert, upsert};
+pub use workbook::{GridChange, Limits, TabInfo, TabRead, Workbook};

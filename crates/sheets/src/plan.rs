@@ -17,6 +17,7 @@
 
 use std::collections::HashMap;
 
+use ordersync_core::latest::LatestPerKey;
 use ordersync_core::rows::{Cell, SheetRow};
 use serde_json::Value;
 
@@ -168,13 +169,44 @@ fn runs(columns: &[usize]) -> Vec<(usize, usize)> {
 
 /// Plans the upsert of `rows` (one per key; later duplicates win) with `headers` (ours, in
 /// cell order) and the key at `key_index` of them.
+///
+/// The steps, each a function below: find our headers in row 1 (refusing a row 1 we cannot
+/// match by), place the missing ones after the last header cell, index the sheet's keys, keep
+/// the latest wanted row per key, diff those against the sheet, and group the rows to write into
+/// blocks of consecutive rows × contiguous managed columns.
 pub fn plan<'a>(
     existing: &Existing,
     headers: &[String],
     key_index: usize,
     rows: &'a [SheetRow],
 ) -> Result<Plan<'a>, HeaderError> {
-    // Where each managed header is in the sheet, adding the missing ones after the last cell.
+    let found = locate_headers(existing, headers)?;
+    check_key_header(existing, &found, &headers[key_index])?;
+    let layout = place_headers(existing, headers, found);
+    let keys = index_keys(existing, layout.sheet_col[key_index]);
+    let wanted = latest_per_key(rows);
+    let diff = diff_rows(existing, &keys.row_of, &layout.sheet_col, wanted);
+    let row_writes = group_blocks(&diff.writes, &layout.sheet_col);
+    Ok(Plan {
+        header_writes: header_writes(&layout.added),
+        row_writes,
+        appended: diff.appended,
+        updated: diff.updated,
+        unchanged: diff.unchanged,
+        duplicate_keys: keys.duplicates,
+        needed_rows: diff.next_row.max(1),
+        needed_cols: layout
+            .next_col
+            .max(layout.sheet_col.iter().max().map_or(0, |m| m + 1)),
+    })
+}
+
+/// Where each managed header already is in row 1 (by trimmed text; a blank cell is no header).
+/// A managed header found twice is refused: rows could not be matched by it.
+fn locate_headers<'h>(
+    existing: &Existing,
+    headers: &'h [String],
+) -> Result<HashMap<&'h str, usize>, HeaderError> {
     let mut position: HashMap<&str, usize> = HashMap::new();
     for (col, value) in existing.header.iter().enumerate() {
         let text = cell_text(value);
@@ -193,20 +225,50 @@ pub fn plan<'a>(
             position.insert(h.as_str(), col);
         }
     }
-    let key_header = headers[key_index].as_str();
-    if !position.contains_key(key_header) {
-        let rows = existing
-            .rows
-            .iter()
-            .filter(|r| r.iter().any(|v| !cell_text(v).trim().is_empty()))
-            .count();
-        if rows > 0 {
-            return Err(HeaderError::MissingKey {
-                key: key_header.to_owned(),
-                rows,
-            });
-        }
+    Ok(position)
+}
+
+/// Without the key header in row 1, rows below that hold data cannot be matched: labelling them
+/// with our headers, or appending every order under them again, would both be wrong.
+fn check_key_header(
+    existing: &Existing,
+    found: &HashMap<&str, usize>,
+    key_header: &str,
+) -> Result<(), HeaderError> {
+    if found.contains_key(key_header) {
+        return Ok(());
     }
+    let rows = existing
+        .rows
+        .iter()
+        .filter(|r| r.iter().any(|v| !cell_text(v).trim().is_empty()))
+        .count();
+    if rows > 0 {
+        return Err(HeaderError::MissingKey {
+            key: key_header.to_owned(),
+            rows,
+        });
+    }
+    Ok(())
+}
+
+/// Where the managed columns are, once the missing headers are placed.
+struct Layout {
+    /// For each managed header (in cell order), its sheet column.
+    sheet_col: Vec<usize>,
+    /// The headers to add, with the column each goes to.
+    added: Vec<(usize, String)>,
+    /// The first column after the header row's cells and the added headers.
+    next_col: usize,
+}
+
+/// Gives every managed header a column: its own when row 1 has it, else the next one after the
+/// last header cell (so a seller's columns are never overwritten by a new header).
+fn place_headers<'h>(
+    existing: &Existing,
+    headers: &'h [String],
+    mut position: HashMap<&'h str, usize>,
+) -> Layout {
     let mut next_col = existing.header.len();
     let mut added = Vec::new();
     let sheet_col: Vec<usize> = headers
@@ -220,95 +282,151 @@ pub fn plan<'a>(
             })
         })
         .collect();
+    Layout {
+        sheet_col,
+        added,
+        next_col,
+    }
+}
 
-    let mut plan = Plan::default();
+/// The new header cells, as blocks on row 0: one per contiguous run of added columns.
+fn header_writes(added: &[(usize, String)]) -> Vec<BlockWrite> {
     let mut added_cols: Vec<usize> = added.iter().map(|(c, _)| *c).collect();
     added_cols.sort_unstable();
-    for (start, end) in runs(&added_cols) {
-        let header_of = |c: usize| {
-            added
-                .iter()
-                .find(|(col, _)| *col == c)
-                .map(|(_, h)| h.clone())
-                .unwrap_or_default()
-        };
-        plan.header_writes.push(BlockWrite {
+    let header_of = |c: usize| {
+        added
+            .iter()
+            .find(|(col, _)| *col == c)
+            .map(|(_, h)| h.clone())
+            .unwrap_or_default()
+    };
+    runs(&added_cols)
+        .into_iter()
+        .map(|(start, end)| BlockWrite {
             first_row: 0,
             first_col: start,
             values: vec![(start..=end).map(|c| Cell::Text(header_of(c))).collect()],
-        });
-    }
+        })
+        .collect()
+}
 
-    // Existing keys → their first data row.
-    let key_col = sheet_col[key_index];
-    let mut row_of: HashMap<String, usize> = HashMap::new();
+/// The sheet's keys.
+struct KeyIndex {
+    /// Each key's first data row (0-based among the data rows).
+    row_of: HashMap<String, usize>,
+    /// Keys found in more than one row, in the order they were found.
+    duplicates: Vec<String>,
+}
+
+/// Indexes the keys in the sheet's key column. A key a person copied into a second row is
+/// matched by its first row (updated there) and reported, never deleted: the rows are theirs.
+fn index_keys(existing: &Existing, key_col: usize) -> KeyIndex {
+    let mut index = KeyIndex {
+        row_of: HashMap::new(),
+        duplicates: Vec::new(),
+    };
     for (i, row) in existing.rows.iter().enumerate() {
         let key = row.get(key_col).map(cell_text).unwrap_or_default();
         let key = key.trim();
         if key.is_empty() {
             continue;
         }
-        if row_of.contains_key(key) {
-            if !plan.duplicate_keys.iter().any(|k| k == key) {
-                plan.duplicate_keys.push(key.to_owned());
+        if index.row_of.contains_key(key) {
+            if !index.duplicates.iter().any(|k| k == key) {
+                index.duplicates.push(key.to_owned());
             }
         } else {
-            row_of.insert(key.to_owned(), i);
+            index.row_of.insert(key.to_owned(), i);
         }
     }
+    index
+}
 
-    // Managed columns in sheet order, and the runs they form.
-    let mut order: Vec<usize> = (0..headers.len()).collect();
-    order.sort_by_key(|&i| sheet_col[i]);
-    let sorted_cols: Vec<usize> = order.iter().map(|&i| sheet_col[i]).collect();
-    let segments = runs(&sorted_cols);
-
-    // Later rows for the same key win (a later window is a later change).
-    let mut wanted: Vec<&'a SheetRow> = Vec::with_capacity(rows.len());
-    let mut index_of: HashMap<&str, usize> = HashMap::new();
+/// One wanted row per key: a later row for the same key wins (a later window is a later
+/// change), in the place of the first ([`ordersync_core::latest`]).
+fn latest_per_key<'a>(rows: &'a [SheetRow]) -> Vec<&'a SheetRow> {
+    let mut latest: LatestPerKey<&'a str, &'a SheetRow> = LatestPerKey::with_capacity(rows.len());
     for row in rows {
-        match index_of.get(row.key.as_str()) {
-            Some(&i) => wanted[i] = row,
-            None => {
-                index_of.insert(row.key.as_str(), wanted.len());
-                wanted.push(row);
-            }
-        }
+        latest.offer_later_wins(row.key.as_str(), row);
     }
+    latest.into_items()
+}
 
-    let mut writes: Vec<(usize, &'a SheetRow)> = Vec::new();
-    // New keys go right under the last row that holds anything a person put there: a key, or
-    // any cell other than blank or an unticked checkbox. A checkbox or data-validation column
-    // formatted far down reads back as `FALSE` under UNFORMATTED_VALUE in rows that look empty;
-    // counting those, new orders would land under hundreds of visually empty rows.
-    let last_occupied = existing
+/// The wanted rows compared with the sheet.
+struct Diff<'a> {
+    /// Sheet row (0-based grid index; row 0 is the header) and the row to write there, in
+    /// sheet order.
+    writes: Vec<(usize, &'a SheetRow)>,
+    appended: u64,
+    updated: u64,
+    unchanged: u64,
+    /// The first row after the appended ones.
+    next_row: usize,
+}
+
+/// The grid row new keys start at: right under the last row that holds anything a person put
+/// there (a key, or any cell other than blank or an unticked checkbox). A checkbox or
+/// data-validation column formatted far down reads back as `FALSE` under UNFORMATTED_VALUE in
+/// rows that look empty; counting those, new orders would land under hundreds of visually empty
+/// rows.
+fn first_free_row(existing: &Existing) -> usize {
+    existing
         .rows
         .iter()
-        .rposition(|r| r.iter().any(|v| !untouched(v)));
-    let mut next_row = last_occupied.map_or(1, |i| i + 2);
+        .rposition(|r| r.iter().any(|v| !untouched(v)))
+        .map_or(1, |i| i + 2)
+}
+
+/// Decides each wanted row: unchanged (its managed cells equal the sheet's), updated in its
+/// row (any managed cell differs; all of them are rewritten), or appended.
+fn diff_rows<'a>(
+    existing: &Existing,
+    row_of: &HashMap<String, usize>,
+    sheet_col: &[usize],
+    wanted: Vec<&'a SheetRow>,
+) -> Diff<'a> {
+    let mut diff = Diff {
+        writes: Vec::new(),
+        appended: 0,
+        updated: 0,
+        unchanged: 0,
+        next_row: first_free_row(existing),
+    };
     for row in wanted {
         match row_of.get(row.key.as_str()) {
             Some(&i) => {
                 let current = &existing.rows[i];
                 let equal =
-                    (0..headers.len()).all(|h| same(current.get(sheet_col[h]), &row.cells[h]));
+                    (0..sheet_col.len()).all(|h| same(current.get(sheet_col[h]), &row.cells[h]));
                 if equal {
-                    plan.unchanged += 1;
+                    diff.unchanged += 1;
                 } else {
-                    plan.updated += 1;
-                    writes.push((i + 1, row));
+                    diff.updated += 1;
+                    diff.writes.push((i + 1, row));
                 }
             }
             None => {
-                plan.appended += 1;
-                writes.push((next_row, row));
-                next_row += 1;
+                diff.appended += 1;
+                diff.writes.push((diff.next_row, row));
+                diff.next_row += 1;
             }
         }
     }
-    writes.sort_by_key(|(r, _)| *r);
+    diff.writes.sort_by_key(|(r, _)| *r);
+    diff
+}
 
-    // Consecutive rows share one block per column run.
+/// Groups the writes (sorted by sheet row) into blocks: consecutive rows share one block per
+/// contiguous run of managed columns, so a seller's column between two of ours is never in a
+/// write range.
+fn group_blocks<'a>(writes: &[(usize, &'a SheetRow)], sheet_col: &[usize]) -> Vec<RowsWrite<'a>> {
+    // Managed columns in sheet order, and the runs they form.
+    let mut order: Vec<usize> = (0..sheet_col.len()).collect();
+    order.sort_by_key(|&i| sheet_col[i]);
+    let sorted_cols: Vec<usize> = order.iter().map(|&i| sheet_col[i]).collect();
+    let segments = runs(&sorted_cols);
+
+    let mut blocks = Vec::new();
     let mut start = 0;
     while start < writes.len() {
         let mut end = start;
@@ -325,7 +443,7 @@ pub fn plan<'a>(
                         .expect("run of managed columns")
                 })
                 .collect();
-            plan.row_writes.push(RowsWrite {
+            blocks.push(RowsWrite {
                 first_row: writes[start].0,
                 first_col: first,
                 rows: writes[start..=end].iter().map(|(_, row)| *row).collect(),
@@ -334,10 +452,7 @@ pub fn plan<'a>(
         }
         start = end + 1;
     }
-
-    plan.needed_rows = next_row.max(1);
-    plan.needed_cols = next_col.max(sheet_col.iter().max().map_or(0, |m| m + 1));
-    Ok(plan)
+    blocks
 }
 
 #[cfg(test)]

@@ -10,23 +10,18 @@
 //! retry is refused (an `addSheet` applied by an attempt whose answer was lost: "already
 //! exists") is checked against the tabs and counts as done when the tab is there and big enough.
 
-use std::str::FromStr;
 use std::time::Instant;
 
-use google_sheets4::FieldMask;
-use google_sheets4::api::{
-    AddSheetRequest, GridProperties, Request, SheetProperties, UpdateSheetPropertiesRequest,
-    ValueRange,
-};
+use google_sheets4::api::ValueRange;
 use ordersync_core::errors::StepError;
-use ordersync_core::rows::SheetRow;
+use ordersync_core::rows::{Cell, SheetRow};
 use tracing::info;
 
 use crate::a1;
-use crate::client::{SheetsClient, to_value};
+use crate::client::to_value;
 use crate::error::SheetsError;
-use crate::plan::{BlockWrite, Existing, RowsWrite, plan};
-use ordersync_core::rows::Cell;
+use crate::plan::{BlockWrite, Existing, Plan, RowsWrite, plan};
+use crate::workbook::{GridChange, TabInfo, TabRead, Workbook};
 
 /// Google recommends requests of at most 2 MB.
 pub const MAX_REQUEST_BYTES: usize = 2_000_000;
@@ -214,16 +209,31 @@ pub fn same_title(a: &str, b: &str) -> bool {
     a == b || a.to_lowercase() == b.to_lowercase()
 }
 
-/// Upserts `rows` (one per key; later ones win) into the target tab.
-pub async fn upsert(
-    client: &SheetsClient,
+/// Upserts `rows` (one per key; later ones win) into the target tab: [`try_upsert`] with its
+/// error already a [`StepError`], for a caller that reports to Step Functions directly.
+pub async fn upsert<W: Workbook>(
+    book: &W,
     target: &Target<'_>,
     rows: &[SheetRow],
     deadline: Instant,
     guard: &mut impl WriteGuard,
 ) -> Result<UpsertSummary, StepError> {
-    let (reads0, writes0) = client.calls();
-    let read = client
+    Ok(try_upsert(book, target, rows, deadline, guard).await?)
+}
+
+/// Upserts `rows` (one per key; later ones win) into the target tab.
+///
+/// Three steps: read the tab once and plan; [`ensure_grid`] (the tab exists and is big enough,
+/// before any value is written); [`write_blocks`].
+pub async fn try_upsert<W: Workbook>(
+    book: &W,
+    target: &Target<'_>,
+    rows: &[SheetRow],
+    deadline: Instant,
+    guard: &mut impl WriteGuard,
+) -> Result<UpsertSummary, SheetsError> {
+    let (reads0, writes0) = book.calls();
+    let read = book
         .read_tab(target.spreadsheet, target.tab, deadline)
         .await?;
     // Borrowed, not copied: the tab can hold hundreds of thousands of rows.
@@ -231,132 +241,10 @@ pub async fn upsert(
     let existing = read.as_ref().map_or(&empty, |r| &r.existing);
     let plan = plan(existing, target.headers, target.key_index, rows)
         .map_err(|e| SheetsError::Sheet(e.to_string()))?;
+    ensure_grid(book, target, read.as_ref(), &plan, deadline, guard).await?;
+    write_blocks(book, target, &plan, deadline, guard).await?;
 
-    let (grid_rows, grid_cols) = read.as_ref().map_or((0, 0), |r| (r.grid_rows, r.grid_cols));
-    let need_rows = plan.needed_rows.max(1);
-    let need_cols = plan.needed_cols.max(1);
-    if read.is_none() || need_rows > grid_rows || need_cols > grid_cols {
-        let tabs = client.tabs(target.spreadsheet, deadline).await?;
-        let ours = tabs.iter().find(|t| same_title(&t.title, target.tab));
-        if read.is_none()
-            && let Some(tab) = ours
-        {
-            // The read said "Unable to parse range", yet the tab is there: never treat it as
-            // empty and start over (every order appended again under a second header). Seen
-            // when the title differs only in case (Google's titles are unique without regard
-            // to case), and it would be seen if the client library began encoding ranges
-            // that we already encode (google-apis-rs #560 / PR #572).
-            let case = if tab.title == target.tab {
-                String::new()
-            } else {
-                format!(
-                    " (the tab is named `{}`: sheet.tab differs from it only in case; use the tab's exact title)",
-                    tab.title
-                )
-            };
-            return Err(StepError::from(SheetsError::Sheet(format!(
-                "tab `{}` exists but could not be read by its title{case}; nothing was written",
-                target.tab
-            ))));
-        }
-        let others: usize = tabs
-            .iter()
-            .filter(|t| !same_title(&t.title, target.tab))
-            .map(|t| t.rows * t.cols)
-            .sum();
-        let (rows_after, cols_after) = match ours {
-            Some(t) => (t.rows.max(need_rows), t.cols.max(need_cols)),
-            // At least the frozen header and one row: Google refuses a tab whose every row is
-            // frozen ("You can't freeze all visible rows"), which a first, empty window asks for.
-            None => (need_rows.max(MIN_NEW_TAB_ROWS), need_cols),
-        };
-        let total = others + rows_after * cols_after;
-        let limit = client.config().max_cells;
-        if total > limit {
-            return Err(StepError::from(SheetsError::Sheet(format!(
-                "the workbook would have {total} cells ({rows_after} rows × {cols_after} columns in this tab, {others} in the others), over Google's limit of {limit}; nothing was written"
-            ))));
-        }
-        let requests = match ours {
-            None => vec![Request {
-                add_sheet: Some(AddSheetRequest {
-                    properties: Some(SheetProperties {
-                        title: Some(target.tab.to_owned()),
-                        grid_properties: Some(GridProperties {
-                            row_count: Some(rows_after as i32),
-                            column_count: Some(cols_after as i32),
-                            frozen_row_count: Some(1),
-                            ..Default::default()
-                        }),
-                        ..Default::default()
-                    }),
-                }),
-                ..Default::default()
-            }],
-            // Absolute sizes, not `appendDimension`: that one is relative, so a retry after an
-            // answer that was lost (the client retries a 503 itself) would grow the grid twice
-            // and spend the workbook's cell budget. Setting the size again is harmless. The
-            // mask names only the two counts; a mask of `gridProperties` would reset the frozen
-            // rows to 0.
-            Some(t) if rows_after > t.rows || cols_after > t.cols => vec![Request {
-                update_sheet_properties: Some(UpdateSheetPropertiesRequest {
-                    properties: Some(SheetProperties {
-                        sheet_id: Some(t.sheet_id),
-                        grid_properties: Some(GridProperties {
-                            row_count: Some(rows_after as i32),
-                            column_count: Some(cols_after as i32),
-                            ..Default::default()
-                        }),
-                        ..Default::default()
-                    }),
-                    fields: Some(
-                        FieldMask::from_str("gridProperties.rowCount,gridProperties.columnCount")
-                            .expect("a literal field mask"),
-                    ),
-                }),
-                ..Default::default()
-            }],
-            Some(_) => Vec::new(),
-        };
-        if !requests.is_empty()
-            && let Err(error) = client
-                .structure(target.spreadsheet, requests, deadline, guard)
-                .await
-        {
-            // Applied with its answer lost (a 503, an unreadable 200), the retry is refused:
-            // `addSheet` answers "already exists". Look again before giving up.
-            let applied = matches!(error, SheetsError::Rejected { .. })
-                && client
-                    .tabs(target.spreadsheet, deadline)
-                    .await
-                    .is_ok_and(|tabs| {
-                        tabs.iter().any(|t| {
-                            same_title(&t.title, target.tab)
-                                && t.rows >= need_rows
-                                && t.cols >= need_cols
-                        })
-                    });
-            if !applied {
-                return Err(error.into());
-            }
-            info!("the structure change was applied by an attempt whose answer was lost");
-        }
-    }
-
-    let blocks: Vec<Block> = plan
-        .header_writes
-        .iter()
-        .map(Block::Header)
-        .chain(plan.row_writes.iter().map(Block::Rows))
-        .collect();
-    let layout = requests(target.tab, &blocks, client.config().max_request_bytes);
-    for request in &layout {
-        let request = value_ranges(target.tab, &blocks, request);
-        client
-            .write(target.spreadsheet, request, deadline, guard)
-            .await?;
-    }
-    let (reads1, writes1) = client.calls();
+    let (reads1, writes1) = book.calls();
     let summary = UpsertSummary {
         appended: plan.appended,
         updated: plan.updated,
@@ -375,6 +263,168 @@ pub async fn upsert(
         "sheet upserted"
     );
     Ok(summary)
+}
+
+/// Makes sure the tab exists and its grid holds the plan's writes, before any value is written
+/// — so exceeding a limit writes nothing. When the read found the tab big enough this costs no
+/// call; otherwise one `spreadsheets.get` (tab ids and sizes, for the workbook's cell limit) and
+/// at most one structure change.
+async fn ensure_grid<W: Workbook>(
+    book: &W,
+    target: &Target<'_>,
+    read: Option<&TabRead>,
+    plan: &Plan<'_>,
+    deadline: Instant,
+    guard: &mut impl WriteGuard,
+) -> Result<(), SheetsError> {
+    let (grid_rows, grid_cols) = read.map_or((0, 0), |r| (r.grid_rows, r.grid_cols));
+    let need_rows = plan.needed_rows.max(1);
+    let need_cols = plan.needed_cols.max(1);
+    if read.is_some() && need_rows <= grid_rows && need_cols <= grid_cols {
+        return Ok(());
+    }
+    let tabs = book.tabs(target.spreadsheet, deadline).await?;
+    let ours = tabs.iter().find(|t| same_title(&t.title, target.tab));
+    if read.is_none()
+        && let Some(tab) = ours
+    {
+        return Err(unreadable_tab(target.tab, tab));
+    }
+    let (rows_after, cols_after) = match ours {
+        Some(t) => (t.rows.max(need_rows), t.cols.max(need_cols)),
+        // At least the frozen header and one row: Google refuses a tab whose every row is
+        // frozen ("You can't freeze all visible rows"), which a first, empty window asks for.
+        None => (need_rows.max(MIN_NEW_TAB_ROWS), need_cols),
+    };
+    check_cell_limit(
+        &tabs,
+        target.tab,
+        rows_after,
+        cols_after,
+        book.limits().max_cells,
+    )?;
+    let change = match ours {
+        None => GridChange::AddTab {
+            title: target.tab.to_owned(),
+            rows: rows_after,
+            cols: cols_after,
+            frozen_rows: 1,
+        },
+        Some(t) if rows_after > t.rows || cols_after > t.cols => GridChange::Resize {
+            sheet_id: t.sheet_id,
+            rows: rows_after,
+            cols: cols_after,
+        },
+        Some(_) => return Ok(()),
+    };
+    apply_grid_change(
+        book,
+        target,
+        &change,
+        (need_rows, need_cols),
+        deadline,
+        guard,
+    )
+    .await
+}
+
+/// The read said "Unable to parse range", yet the tab is there: never treat it as empty and
+/// start over (every order appended again under a second header). Seen when the title differs
+/// only in case (Google's titles are unique without regard to case), and it would be seen if
+/// the client library began encoding ranges that we already encode (google-apis-rs #560 / PR
+/// #572).
+fn unreadable_tab(wanted: &str, tab: &TabInfo) -> SheetsError {
+    let case = if tab.title == wanted {
+        String::new()
+    } else {
+        format!(
+            " (the tab is named `{}`: sheet.tab differs from it only in case; use the tab's exact title)",
+            tab.title
+        )
+    };
+    SheetsError::Sheet(format!(
+        "tab `{wanted}` exists but could not be read by its title{case}; nothing was written"
+    ))
+}
+
+/// Google's cell limit counts every tab, empty cells included: the other tabs plus ours at its
+/// size after the change must fit.
+fn check_cell_limit(
+    tabs: &[TabInfo],
+    tab: &str,
+    rows_after: usize,
+    cols_after: usize,
+    limit: usize,
+) -> Result<(), SheetsError> {
+    let others: usize = tabs
+        .iter()
+        .filter(|t| !same_title(&t.title, tab))
+        .map(|t| t.rows * t.cols)
+        .sum();
+    let total = others + rows_after * cols_after;
+    if total > limit {
+        return Err(SheetsError::Sheet(format!(
+            "the workbook would have {total} cells ({rows_after} rows × {cols_after} columns in this tab, {others} in the others), over Google's limit of {limit}; nothing was written"
+        )));
+    }
+    Ok(())
+}
+
+/// Applies the structure change. Applied with its answer lost (a 503, an unreadable 200), the
+/// retry is refused (`addSheet` answers "already exists"): the tabs are looked at again, and the
+/// change counts as done when the tab is there and big enough (`need` rows and columns).
+async fn apply_grid_change<W: Workbook>(
+    book: &W,
+    target: &Target<'_>,
+    change: &GridChange,
+    (need_rows, need_cols): (usize, usize),
+    deadline: Instant,
+    guard: &mut impl WriteGuard,
+) -> Result<(), SheetsError> {
+    let Err(error) = book
+        .change_grid(target.spreadsheet, change, deadline, guard)
+        .await
+    else {
+        return Ok(());
+    };
+    let applied = matches!(error, SheetsError::Rejected { .. })
+        && book
+            .tabs(target.spreadsheet, deadline)
+            .await
+            .is_ok_and(|tabs| {
+                tabs.iter().any(|t| {
+                    same_title(&t.title, target.tab) && t.rows >= need_rows && t.cols >= need_cols
+                })
+            });
+    if !applied {
+        return Err(error);
+    }
+    info!("the structure change was applied by an attempt whose answer was lost");
+    Ok(())
+}
+
+/// Writes the plan's header cells and rows, packed into as few requests as the size limit
+/// allows; each request's values are built just before it is sent.
+async fn write_blocks<W: Workbook>(
+    book: &W,
+    target: &Target<'_>,
+    plan: &Plan<'_>,
+    deadline: Instant,
+    guard: &mut impl WriteGuard,
+) -> Result<(), SheetsError> {
+    let blocks: Vec<Block> = plan
+        .header_writes
+        .iter()
+        .map(Block::Header)
+        .chain(plan.row_writes.iter().map(Block::Rows))
+        .collect();
+    let layout = requests(target.tab, &blocks, book.limits().max_request_bytes);
+    for request in &layout {
+        let request = value_ranges(target.tab, &blocks, request);
+        book.write_values(target.spreadsheet, request, deadline, guard)
+            .await?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

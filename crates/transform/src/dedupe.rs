@@ -5,12 +5,16 @@
 //! `change.lastChangedDate`; on a tie, the greater serialised row, so the result never depends on
 //! input order. Rows are held serialised (one compact JSON line each), which is several times
 //! smaller than the typed form, and come out sorted by key (numerically for NAVER's digit ids).
+//!
+//! Keeping one per key is [`ordersync_core::latest`]'s (shared with insert and the upsert plan);
+//! what "most recent" means here, the change time and then the row, is this module's.
 
 use std::cmp::Ordering;
-use std::collections::HashMap;
 
 use ordersync_core::columns::{Column, MaskKind};
-use ordersync_core::naver::ImportedOrder;
+use ordersync_core::errors::{Classify, ErrorName};
+use ordersync_core::latest::LatestPerKey;
+use ordersync_core::product_order::ImportedOrder;
 use ordersync_core::rows::SheetRow;
 
 use crate::mapping;
@@ -21,11 +25,22 @@ struct Kept {
     line: Box<str>,
 }
 
+impl Kept {
+    /// The later change wins; on a tie (or two records without a change time) the greater
+    /// serialised row, so the winner does not depend on the order of the feed.
+    fn replaces(kept: &Kept, new: &Kept) -> bool {
+        new.changed
+            .cmp(&kept.changed)
+            .then_with(|| new.line.cmp(&kept.line))
+            .is_gt()
+    }
+}
+
 /// Collects rows, deduplicating as it goes.
 pub struct Deduper<'c> {
     columns: &'c [Column],
     masks: &'c [MaskKind],
-    kept: HashMap<Box<str>, Kept>,
+    kept: LatestPerKey<Box<str>, Kept>,
     seen: u64,
 }
 
@@ -36,6 +51,16 @@ pub enum RecordError {
     EmptyKey { index: u64 },
     #[error("order record {index} has productOrderId {key} but its detail says another id")]
     KeyMismatch { index: u64, key: String },
+}
+
+/// A record that cannot become a row means the orders object is not what import writes: a
+/// payload problem, which rerunning the execution from the start fixes.
+impl Classify for RecordError {
+    fn error_name(&self) -> ErrorName {
+        match self {
+            RecordError::EmptyKey { .. } | RecordError::KeyMismatch { .. } => ErrorName::Payload,
+        }
+    }
 }
 
 /// The deduplicated rows, sorted by key.
@@ -65,7 +90,7 @@ impl<'c> Deduper<'c> {
         Deduper {
             columns,
             masks,
-            kept: HashMap::new(),
+            kept: LatestPerKey::new(),
             seen: 0,
         }
     }
@@ -97,23 +122,11 @@ impl<'c> Deduper<'c> {
         let line: Box<str> = serde_json::to_string(&row)
             .expect("a row of strings and integers always serialises")
             .into_boxed_str();
-        match self.kept.get_mut(order.product_order_id.as_str()) {
-            None => {
-                self.kept.insert(
-                    order.product_order_id.clone().into_boxed_str(),
-                    Kept { changed, line },
-                );
-            }
-            Some(kept) => {
-                let newer = changed
-                    .cmp(&kept.changed)
-                    .then_with(|| line.cmp(&kept.line))
-                    .is_gt();
-                if newer {
-                    *kept = Kept { changed, line };
-                }
-            }
-        }
+        self.kept.offer(
+            order.product_order_id.as_str(),
+            Kept { changed, line },
+            Kept::replaces,
+        );
         Ok(())
     }
 
@@ -122,6 +135,7 @@ impl<'c> Deduper<'c> {
         // once per comparison (it showed up in profiles at 100,000 keys).
         let mut entries: Vec<(bool, Box<str>, Kept)> = self
             .kept
+            .into_keyed()
             .into_iter()
             .map(|(key, kept)| (!is_numeric(&key), key, kept))
             .collect();
@@ -163,7 +177,7 @@ pub fn map_orders(
 mod tests {
     use super::*;
     use ordersync_core::columns::{ColumnChoice, MAX_CELL_CHARS};
-    use ordersync_core::naver::{
+    use ordersync_core::product_order::{
         ChangeStatus, Order, ProductOrder, ProductOrderDetail, ProductOrderStatus,
     };
     use ordersync_core::rows::Cell;

@@ -6,24 +6,17 @@
 //! `runs/{execution}/rows/{window}.jsonl.zst`, so a rerun of the same execution overwrites it
 //! with identical content.
 
-use ordersync_core::errors::{ErrorName, StepError};
+use ordersync_core::errors::StepError;
 use ordersync_core::events::{TransformCounts, TransformEvent, TransformResult};
 use ordersync_core::keys::{Stage, check_execution, object_key};
-use ordersync_core::naver::OrdersSchema;
 use ordersync_core::payload::{self, PayloadWriter};
+use ordersync_core::product_order::OrdersSchema;
 use ordersync_core::rows::{RowsMeta, RowsSchema};
 use ordersync_core::store::{Store, read_object, write_object};
 use tracing::{Instrument, info, info_span};
 
-use crate::dedupe::{Deduper, RecordError};
-
-fn invalid(message: impl Into<String>) -> StepError {
-    StepError::new(ErrorName::InvalidInput, message)
-}
-
-fn payload_record(uri: &str, e: RecordError) -> StepError {
-    StepError::new(ErrorName::Payload, format!("payload object {uri}: {e}"))
-}
+use crate::dedupe::Deduper;
+use crate::error::TransformError;
 
 /// Runs the transform stage for one event.
 pub async fn handle(
@@ -31,14 +24,15 @@ pub async fn handle(
     event: TransformEvent,
 ) -> Result<TransformResult, StepError> {
     let span = info_span!("transform", run = %event.execution, stage = "transform", window = %event.window.id());
-    run(store, event).instrument(span).await
+    // The one place a failure becomes a `StepError` (see `TransformError`).
+    Ok(run(store, event).instrument(span).await?)
 }
 
-async fn run(store: &impl Store, event: TransformEvent) -> Result<TransformResult, StepError> {
+async fn run(store: &impl Store, event: TransformEvent) -> Result<TransformResult, TransformError> {
     check_execution(&event.execution)?;
-    event.window.check().map_err(|e| invalid(e.to_string()))?;
+    event.window.check()?;
     let choice = event.columns.clone().unwrap_or_default();
-    let columns = choice.resolve().map_err(|e| invalid(e.to_string()))?;
+    let columns = choice.resolve()?;
     store.key_of(&event.orders.uri)?;
     let key = object_key(&event.execution, Stage::Rows, &event.window)?;
 
@@ -49,20 +43,19 @@ async fn run(store: &impl Store, event: TransformEvent) -> Result<TransformResul
         let bytes = read_object(store, reference).await?;
         let reader = payload::open::<OrdersSchema>(&bytes, reference)?;
         if reader.meta().window != event.window {
-            return Err(StepError::new(
-                ErrorName::Payload,
-                format!(
-                    "payload object {} holds window {}, the event asks for {}",
-                    reference.uri,
-                    reader.meta().window.id(),
-                    event.window.id()
-                ),
-            ));
+            return Err(TransformError::OtherWindow {
+                uri: reference.uri.clone(),
+                holds: reader.meta().window.id(),
+                asks: event.window.id(),
+            });
         }
         for order in reader {
             deduper
                 .add(&order?)
-                .map_err(|e| payload_record(&reference.uri, e))?;
+                .map_err(|source| TransformError::Record {
+                    uri: reference.uri.clone(),
+                    source,
+                })?;
         }
     }
     let deduped = deduper.finish();
@@ -101,5 +94,5 @@ async fn run(store: &impl Store, event: TransformEvent) -> Result<TransformResul
 /// Reads a raw event. Parsing here (not in lambda_runtime) is what gives a malformed event the
 /// `Ordersync.InvalidInput` name instead of the runtime's type-name error.
 pub fn parse_event(event: serde_json::Value) -> Result<TransformEvent, StepError> {
-    ordersync_core::request::parse_event_value(event).map_err(StepError::from)
+    ordersync_core::events::parse_event_value(event).map_err(StepError::from)
 }

@@ -6,7 +6,7 @@
 //! cut with a visible marker.
 
 use ordersync_core::columns::{Column, Field, MAX_CELL_CHARS, MaskKind};
-use ordersync_core::naver::{ImportedOrder, Timestamp};
+use ordersync_core::product_order::{ImportedOrder, Timestamp};
 use ordersync_core::rows::{Cell, SheetRow};
 use ordersync_core::time::format_sheet;
 

@@ -4,8 +4,8 @@
 use ordersync_core::ErrorName;
 use ordersync_core::events::TransformEvent;
 use ordersync_core::keys::{Stage, object_key};
-use ordersync_core::naver::{OrdersMeta, OrdersSchema};
 use ordersync_core::payload::{self, encode};
+use ordersync_core::product_order::{OrdersMeta, OrdersSchema};
 use ordersync_core::rows::RowsSchema;
 use ordersync_core::store::{DirStore, Store, read_object, write_object};
 use ordersync_core::time::{DateOnly, parse_instant};

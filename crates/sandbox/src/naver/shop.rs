@@ -808,7 +808,7 @@ fn huge_memo_text() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ordersync_core::naver::{ChangeStatus, ProductOrderDetail, ProductOrderStatus};
+    use ordersync_core::product_order::{ChangeStatus, ProductOrderDetail, ProductOrderStatus};
 
     fn shop(orders: usize) -> Shop {
         let from = DateTime::parse_from_rfc3339("2026-01-10T00:00:00+09:00").unwrap();

@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use chrono::{DateTime, FixedOffset, TimeDelta, Utc};
-use ordersync_core::naver::{ChangeStatus, ProductOrderDetail};
+use ordersync_core::product_order::{ChangeStatus, ProductOrderDetail};
 use serde_json::{Value, json};
 
 use super::*;

@@ -5,7 +5,8 @@
 //! adds tomorrow flows through instead of failing a run. Fields we do not model are dropped when
 //! an order is stored; the payload keeps what the sheet can show.
 //!
-//! This module has no HTTP client; see the `naver` crate for that.
+//! This module has no HTTP client; the `ordersync-naver` crate is the client that fills it.
+//! (It was `core::naver`, a name it shared with that crate.)
 
 use chrono::{DateTime, FixedOffset};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
