@@ -22,6 +22,9 @@ pub enum ErrorName {
     Auth,
     /// An upstream API rate limit or quota held past the retry budget.
     RateLimited,
+    /// NAVER holds the application to its hourly penalty quota (1 call per hour): retrying
+    /// for hours cannot help, so the run stops and says what to fix.
+    QuotaPenalty,
     /// An upstream API failed in a way that may pass (5xx, timeout, connection reset).
     Upstream,
     /// The payload store failed in a way that may pass (5xx, throttling, network).
@@ -36,12 +39,13 @@ pub enum ErrorName {
 
 impl ErrorName {
     /// Every name, in the order the README table lists them.
-    pub const ALL: [ErrorName; 10] = [
+    pub const ALL: [ErrorName; 11] = [
         ErrorName::InvalidInput,
         ErrorName::Payload,
         ErrorName::Config,
         ErrorName::Auth,
         ErrorName::RateLimited,
+        ErrorName::QuotaPenalty,
         ErrorName::Upstream,
         ErrorName::Store,
         ErrorName::Busy,
@@ -57,6 +61,7 @@ impl ErrorName {
             ErrorName::Config => "Ordersync.Config",
             ErrorName::Auth => "Ordersync.Auth",
             ErrorName::RateLimited => "Ordersync.RateLimited",
+            ErrorName::QuotaPenalty => "Ordersync.QuotaPenalty",
             ErrorName::Upstream => "Ordersync.Upstream",
             ErrorName::Store => "Ordersync.Store",
             ErrorName::Busy => "Ordersync.Busy",
@@ -91,6 +96,9 @@ impl ErrorName {
             }
             ErrorName::RateLimited => {
                 "An upstream rate limit or quota outlasted the retry budget; retried later by the state machine."
+            }
+            ErrorName::QuotaPenalty => {
+                "NAVER limits the application to 1 call per hour after a non-conforming token request by any tool using it; fix that tool, then redrive after a clean day."
             }
             ErrorName::Upstream => {
                 "An upstream API failed transiently (5xx, timeout, reset); retried by the state machine."
