@@ -4,8 +4,9 @@
 //! application), refilled continuously at `rate` per second, holding at most `2 × rate`
 //! (the burst capacity), starting full. The three `GNCP-GW-RateLimit-*` headers report it.
 //! NAVER's real numbers are undocumented; tests choose theirs. The token endpoint is not
-//! limited here, and there is no per-period quota (use a [`FaultKind::Status`] with
-//! `GW.QUOTA_LIMIT` to simulate one).
+//! limited here. A per-period quota is a [`FaultKind::Status`] with `GW.QUOTA_LIMIT` (period
+//! `ROUND`, the documented subscriber quota); NAVER's hourly penalty is a mode of its own
+//! ([`super::NaverMode::QuotaPenalty`]).
 //!
 //! Faults are queued by tests and consumed first-in first-out by the next requests they match,
 //! before any other handling (so they hit even unauthenticated or malformed requests, as a

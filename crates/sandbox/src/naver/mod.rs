@@ -17,11 +17,13 @@
 //! answer and gateway-shaped JSON error bodies. Tests steer it with [`FakeNaver::inject`]
 //! (FIFO faults, including malformed answers: HTML pages, empty or truncated bodies, rewritten
 //! fields), [`FakeNaver::clear_faults`], [`FakeNaver::expire_tokens`],
-//! [`FakeNaver::set_token_lifetime`], [`FakeNaver::hide_detail`] and
-//! [`FakeNaver::set_latency`], and read [`FakeNaver::stats`] and [`FakeNaver::requests`]. The
+//! [`FakeNaver::set_token_lifetime`], [`FakeNaver::hide_detail`],
+//! [`FakeNaver::set_latency`] and [`FakeNaver::set_mode`] (NAVER's hourly quota penalty, planned
+//! maintenance), and read [`FakeNaver::stats`] and [`FakeNaver::requests`]. The
 //! store itself is a seeded [`Shop`].
 //!
-//! Not emulated: TLS, IPv6 quirks, the `/partner` base path, quotas (inject them), claims
+//! Not emulated: TLS, IPv6 quirks, the `/partner` base path, per-period quotas other than the
+//! hourly penalty (inject them), claims
 //! beyond a few realistic paths, the conditional-search endpoint (§2c), and any write API.
 //! Where NAVER's exact error codes are undocumented (token errors, future dates, 415) the
 //! fake picks plausible ones and says so in [`auth`] and [`server`]'s docs; the HTTP status is
@@ -109,6 +111,28 @@ pub fn whole_days_before(
         .and_then(|t| t.and_local_timezone(shop::kst()).single())
         .expect("KST has no gaps");
     (midnight - TimeDelta::days(days), midnight)
+}
+
+/// How the fake's gateway answers as a whole, whatever is asked ([`FakeNaver::set_mode`]).
+///
+/// Checked before anything else (injected faults included), on every path: the token endpoint,
+/// the order APIs and unknown paths alike, as NAVER's gateway does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum NaverMode {
+    /// Serve normally.
+    #[default]
+    Normal,
+    /// NAVER's hourly penalty for an application whose token requests broke the spec
+    /// (reference §3, "The hourly penalty"): every call is 429 `GW.QUOTA_LIMIT`
+    /// ("할당된 시간당 요청량을 초과하였습니다.") with `GNCP-GW-Quota-Limit: 1`,
+    /// `GNCP-GW-Quota-Period: HOURS`, `GNCP-GW-Quota-Remaining: 0`, except the first
+    /// `calls_per_hour` calls of each clock hour of the fake's clock, which are served normally
+    /// and carry the same headers with what remains. NAVER lets 1 through; a test on the
+    /// system clock uses 0 (every call refused), so an hour boundary during the test cannot
+    /// let one through.
+    QuotaPenalty { calls_per_hour: u32 },
+    /// Planned maintenance: every call is 503 `GW.BLOCK.02` ("서비스 점검 중입니다.").
+    Maintenance,
 }
 
 /// Counters since start.
@@ -300,6 +324,14 @@ impl FakeNaver {
     /// Drops every queued fault that has not fired yet (the upstream is healed).
     pub fn clear_faults(&self) {
         self.shared.lock().faults.clear();
+    }
+
+    /// How the gateway answers from the next request on; switching into
+    /// [`NaverMode::QuotaPenalty`] starts its hourly count afresh.
+    pub fn set_mode(&self, mode: NaverMode) {
+        let mut state = self.shared.lock();
+        state.mode = mode;
+        state.penalty_hour = None;
     }
 
     /// Latency added to every later response.

@@ -31,7 +31,7 @@ use serde_json::{Map, Value, json};
 use super::auth::{self, Credentials, Tokens};
 use super::limits::{Endpoint, FaultKind, Faults, Limiter};
 use super::shop::{ChangeEvent, Shop, kst, naver_time};
-use super::{RequestRecord, Stats};
+use super::{NaverMode, RequestRecord, Stats};
 
 pub(crate) const TOKEN_PATH: &str = "/external/v1/oauth2/token";
 pub(crate) const FEED_PATH: &str =
@@ -48,6 +48,8 @@ pub const FUTURE_GRACE: TimeDelta = TimeDelta::seconds(1);
 const MAX_BODY: usize = 1 << 20;
 
 const RATE_LIMIT_MESSAGE: &str = "요청이 많아 서비스를 일시적으로 사용할 수 없습니다.";
+const QUOTA_LIMIT_MESSAGE: &str = "할당된 시간당 요청량을 초과하였습니다.";
+const MAINTENANCE_MESSAGE: &str = "서비스 점검 중입니다.";
 
 /// Everything the handler shares with [`super::FakeNaver`].
 pub(crate) struct Shared {
@@ -69,6 +71,50 @@ pub(crate) struct MutableState {
     pub stats: Stats,
     pub log: Vec<RequestRecord>,
     pub latency: Duration,
+    /// How the gateway answers as a whole ([`NaverMode`]).
+    pub mode: NaverMode,
+    /// Under [`NaverMode::QuotaPenalty`]: the hour (Unix seconds / 3600 on the fake's clock)
+    /// and the calls let through in it.
+    pub penalty_hour: Option<(i64, u32)>,
+}
+
+impl MutableState {
+    /// The gateway's verdict on one request before anything else looks at it: `None` to serve
+    /// it, else the answer every API gives in this mode. Also the headers a served call carries
+    /// under the penalty (NAVER reports the quota on every answer).
+    fn gate(
+        &mut self,
+        now: DateTime<chrono::Utc>,
+    ) -> Result<Vec<(&'static str, String)>, ApiError> {
+        match self.mode {
+            NaverMode::Normal => Ok(Vec::new()),
+            NaverMode::Maintenance => Err(ApiError::new(503, "GW.BLOCK.02", MAINTENANCE_MESSAGE)),
+            NaverMode::QuotaPenalty { calls_per_hour } => {
+                let hour = now.timestamp().div_euclid(3600);
+                let used = match self.penalty_hour {
+                    Some((h, used)) if h == hour => used,
+                    _ => 0,
+                };
+                if used < calls_per_hour {
+                    self.penalty_hour = Some((hour, used + 1));
+                    Ok(quota_headers(calls_per_hour - used - 1))
+                } else {
+                    let mut error = ApiError::new(429, "GW.QUOTA_LIMIT", QUOTA_LIMIT_MESSAGE);
+                    error.headers = quota_headers(0);
+                    Err(error)
+                }
+            }
+        }
+    }
+}
+
+/// The quota headers of NAVER's hourly penalty (reference §3): limit 1, period `HOURS`.
+fn quota_headers(remaining: u32) -> Vec<(&'static str, String)> {
+    vec![
+        ("GNCP-GW-Quota-Limit", "1".to_owned()),
+        ("GNCP-GW-Quota-Period", "HOURS".to_owned()),
+        ("GNCP-GW-Quota-Remaining", remaining.to_string()),
+    ]
 }
 
 impl Shared {
@@ -96,6 +142,8 @@ impl Shared {
                 stats: Stats::default(),
                 log: Vec::new(),
                 latency,
+                mode: NaverMode::Normal,
+                penalty_hour: None,
             }),
             trace_prefix: clock_seed.rotate_left(17) ^ seed,
             next_trace: AtomicU64::new(1),
@@ -244,25 +292,39 @@ pub(crate) async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> R
     let (parts, body) = request.into_parts();
     let path = parts.uri.path().to_owned();
     let endpoint = classify(&parts.method, &path);
-    let (fault, latency) = {
+    let (gate, fault, latency) = {
         let mut state = shared.lock();
         state.stats.count(endpoint, &path);
-        (state.faults.take(endpoint), state.latency)
+        let gate = state.gate(shared.clock.now());
+        // A gateway that refuses everything never reaches the faults queued behind it.
+        let fault = if gate.is_ok() {
+            state.faults.take(endpoint)
+        } else {
+            None
+        };
+        (gate, fault, state.latency)
     };
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
     }
-    let reply = match fault {
-        Some(FaultKind::Delay(delay)) => {
-            tokio::time::sleep(delay).await;
-            dispatch(&shared, endpoint, &parts, body, &trace).await
+    let reply = match gate {
+        Err(refused) => refused.reply(&trace, shared.now_kst()),
+        Ok(quota) => {
+            let mut reply = match fault {
+                Some(FaultKind::Delay(delay)) => {
+                    tokio::time::sleep(delay).await;
+                    dispatch(&shared, endpoint, &parts, body, &trace).await
+                }
+                Some(kind @ (FaultKind::TruncatedOk | FaultKind::Rewrite { .. })) => tamper(
+                    dispatch(&shared, endpoint, &parts, body, &trace).await,
+                    kind,
+                ),
+                Some(kind) => fault_reply(kind, &trace, shared.now_kst()),
+                None => dispatch(&shared, endpoint, &parts, body, &trace).await,
+            };
+            reply.headers.extend(quota);
+            reply
         }
-        Some(kind @ (FaultKind::TruncatedOk | FaultKind::Rewrite { .. })) => tamper(
-            dispatch(&shared, endpoint, &parts, body, &trace).await,
-            kind,
-        ),
-        Some(kind) => fault_reply(kind, &trace, shared.now_kst()),
-        None => dispatch(&shared, endpoint, &parts, body, &trace).await,
     };
     {
         let mut state = shared.lock();
@@ -285,10 +347,10 @@ fn fault_reply(kind: FaultKind, trace: &str, now: DateTime<FixedOffset>) -> Repl
         FaultKind::Status { status, code } => {
             let message = match code {
                 "GW.RATE_LIMIT" => RATE_LIMIT_MESSAGE,
-                "GW.QUOTA_LIMIT" => "할당된 시간당 요청량을 초과하였습니다.",
+                "GW.QUOTA_LIMIT" => QUOTA_LIMIT_MESSAGE,
                 "GW.AUTHN" => "인증에 실패했습니다.",
                 "GW.IP_NOT_ALLOWED" => "허용되지 않은 IP입니다.",
-                "GW.BLOCK.02" => "서비스 점검 중입니다.",
+                "GW.BLOCK.02" => MAINTENANCE_MESSAGE,
                 c if c.starts_with("GW.BLOCK") => "일시적으로 서비스를 사용할 수 없습니다.",
                 c if c.starts_with("GW.TIMEOUT") => "요청 처리 시간이 초과되었습니다.",
                 _ => "서버 내부 오류가 발생했습니다.",

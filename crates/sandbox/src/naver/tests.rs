@@ -651,6 +651,107 @@ async fn rate_limit_answers_429_with_headers() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quota_penalty_and_maintenance_answer_every_api_until_switched_off() {
+    let clock = ordersync_core::clock::ManualClock::at(Utc::now());
+    let fake = FakeNaver::start(FakeNaverConfig {
+        orders: 10,
+        rate_per_sec: 0,
+        ..FakeNaverConfig::at(std::sync::Arc::new(clock.clone()))
+    })
+    .await;
+    // The token first, while the fake's clock agrees with the timestamp we sign.
+    let t = token(&fake).await;
+    let window = format!("lastChangedFrom={}", q(fake.shop().span().0));
+    let ts = now_ms();
+    let form = token_form(&fake, ts, &fake.sign(ts));
+    let quota = |reply: &Reply| {
+        (
+            reply.headers.get("gncp-gw-quota-limit").cloned(),
+            reply.headers.get("gncp-gw-quota-period").cloned(),
+            reply.headers.get("gncp-gw-quota-remaining").cloned(),
+        )
+    };
+    let hourly = |remaining: &str| {
+        (
+            Some("1".to_owned()),
+            Some("HOURS".to_owned()),
+            Some(remaining.to_owned()),
+        )
+    };
+    // Ten minutes into the next whole hour of the fake's clock: hour boundaries are then where
+    // the test puts them, whatever the time it runs.
+    let hour = (Utc::now().timestamp().div_euclid(3600) + 1) * 3600;
+    clock.set(DateTime::from_timestamp(hour + 600, 0).unwrap());
+
+    fake.set_mode(NaverMode::QuotaPenalty { calls_per_hour: 1 });
+    let served = feed(&fake, &t, &window).await;
+    assert_eq!(served.status, 200, "the hour's one call is served");
+    assert_eq!(quota(&served), hourly("0"));
+    let refused = feed(&fake, &t, &window).await;
+    assert_eq!(
+        (refused.status, refused.code()),
+        (429, "GW.QUOTA_LIMIT".into())
+    );
+    assert_eq!(quota(&refused), hourly("0"));
+    assert_eq!(
+        refused.json()["message"],
+        "할당된 시간당 요청량을 초과하였습니다."
+    );
+    assert!(refused.json()["traceId"].is_string());
+    // Every API, the token endpoint and unknown paths included.
+    let token_reply = http(&fake, "POST", "/v1/oauth2/token", &[FORM], form.as_bytes()).await;
+    assert_eq!(
+        (token_reply.status, token_reply.code()),
+        (429, "GW.QUOTA_LIMIT".into())
+    );
+    let reply = details(&fake, &t, &json!({"productOrderIds": ["1"]})).await;
+    assert_eq!((reply.status, reply.code()), (429, "GW.QUOTA_LIMIT".into()));
+    assert_eq!(
+        http(&fake, "GET", "/v1/nothing", &[], b"").await.status,
+        429
+    );
+    // Still the same hour at :59; the next hour lets one more through.
+    clock.advance(TimeDelta::minutes(49));
+    assert_eq!(feed(&fake, &t, &window).await.status, 429);
+    clock.advance(TimeDelta::minutes(1));
+    assert_eq!(feed(&fake, &t, &window).await.status, 200);
+    assert_eq!(feed(&fake, &t, &window).await.status, 429);
+    // None at all.
+    clock.advance(TimeDelta::hours(1));
+    fake.set_mode(NaverMode::QuotaPenalty { calls_per_hour: 0 });
+    assert_eq!(feed(&fake, &t, &window).await.status, 429);
+
+    // Maintenance: 503 GW.BLOCK.02 everywhere; a fault queued meanwhile waits for the gateway
+    // to serve again.
+    fake.inject(Fault::once(Endpoint::Feed, FaultKind::HtmlOk));
+    fake.set_mode(NaverMode::Maintenance);
+    let reply = feed(&fake, &t, &window).await;
+    assert_eq!((reply.status, reply.code()), (503, "GW.BLOCK.02".into()));
+    assert_eq!(reply.json()["message"], "서비스 점검 중입니다.");
+    assert_eq!(quota(&reply), (None, None, None));
+    let token_reply = http(&fake, "POST", "/v1/oauth2/token", &[FORM], form.as_bytes()).await;
+    assert_eq!(
+        (token_reply.status, token_reply.code()),
+        (503, "GW.BLOCK.02".into())
+    );
+
+    fake.set_mode(NaverMode::Normal);
+    let reply = feed(&fake, &t, &window).await;
+    assert!(
+        reply.headers["content-type"].starts_with("text/html"),
+        "the queued fault"
+    );
+    let reply = feed(&fake, &t, &window).await;
+    assert_eq!(reply.status, 200);
+    assert_eq!(quota(&reply), (None, None, None));
+
+    let stats = fake.stats();
+    assert_eq!(stats.rejected("GW.QUOTA_LIMIT"), 7);
+    assert_eq!(stats.rejected("GW.BLOCK.02"), 2);
+    assert_eq!(stats.rejected("HTML"), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn injected_faults_fire_in_order() {
     let fake = FakeNaver::start(unlimited(10)).await;
     let window = format!("lastChangedFrom={}", q(fake.shop().span().0));
