@@ -21,7 +21,7 @@ use crate::error::{NaverError, Trace};
 use crate::limiter::RateLimiter;
 use ordersync_core::backoff::Backoff;
 
-use crate::retry::{Verdict, classify};
+use crate::retry::{Quota, Verdict, classify};
 use crate::sign::client_secret_sign;
 use crate::wire::{DetailsResponse, ErrorBody, FeedResponse, TokenResponse};
 
@@ -212,6 +212,7 @@ impl NaverClient {
                 Ok(response) => {
                     let status = response.status().as_u16();
                     self.limiter.observe(api, response.headers(), status == 429);
+                    let quota = Quota::from_headers(response.headers());
                     let mut trace = Trace {
                         status: Some(status),
                         code: None,
@@ -245,7 +246,7 @@ impl NaverClient {
                             if trace.trace_id.is_none() {
                                 trace.trace_id = error.trace_id.clone();
                             }
-                            match classify(status, &error, trace.clone()) {
+                            match classify(status, &error, &quota, trace.clone()) {
                                 Verdict::RefreshToken if authed && !refreshed => {
                                     debug!(api, "token expired; fetching a new one");
                                     refreshed = true;

@@ -31,6 +31,12 @@ pub struct NaverConfig {
     /// concurrency) each take `1/n`; otherwise they would overrun the bucket together and
     /// collect 429s, each one a wasted call.
     pub rate_share: f64,
+    /// How long an idle keep-alive connection may wait for reuse. NAVER's gateway drops idle
+    /// sockets (another client saw "socket hang up" until it cut this to 1 s, then turned
+    /// keep-alive off; reference §3), and a request sent on a dropped socket fails after the
+    /// fact. About a second keeps the reuse that matters (one call right after another, as
+    /// feed pages and detail batches go) and gives up sockets the gateway may have dropped.
+    pub pool_idle_timeout: Duration,
 }
 
 impl Default for NaverConfig {
@@ -43,6 +49,7 @@ impl Default for NaverConfig {
             backoff_cap: Duration::from_secs(10),
             clock_skew: Duration::from_secs(3),
             rate_share: 1.0,
+            pool_idle_timeout: Duration::from_secs(1),
         }
     }
 }
@@ -125,8 +132,8 @@ pub fn http_client(config: &NaverConfig) -> Result<reqwest::Client, NaverError> 
         .connect_timeout(config.connect_timeout)
         .timeout(config.request_timeout)
         // NAVER's gateway drops idle keep-alive connections ("socket hang up" in other
-        // clients); a short idle timeout keeps us from reusing a dead one.
-        .pool_idle_timeout(Duration::from_secs(15))
+        // clients): see `NaverConfig::pool_idle_timeout`.
+        .pool_idle_timeout(config.pool_idle_timeout)
         .user_agent(concat!("ordersync/", env!("CARGO_PKG_VERSION")))
         .build()
         .map_err(|e| NaverError::Config(format!("cannot build the HTTP client: {e}")))
@@ -158,6 +165,73 @@ mod tests {
         );
         assert!(check_base_url("ftp://x").is_err());
         assert!(check_base_url("not a url").is_err());
+    }
+
+    /// A keep-alive HTTP/1.1 server that answers every request `200 ok` and counts the
+    /// connections it accepted.
+    async fn counting_server() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/", listener.local_addr().unwrap());
+        let accepted = std::sync::Arc::new(AtomicUsize::new(0));
+        let counter = accepted.clone();
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                counter.fetch_add(1, Ordering::SeqCst);
+                tokio::spawn(async move {
+                    let mut seen = Vec::new();
+                    let mut buf = [0u8; 1024];
+                    while let Ok(n) = socket.read(&mut buf).await {
+                        if n == 0 {
+                            break;
+                        }
+                        seen.extend_from_slice(&buf[..n]);
+                        // Requests without a body: each ends with an empty line.
+                        while let Some(end) = seen.windows(4).position(|w| w == b"\r\n\r\n") {
+                            seen.drain(..end + 4);
+                            let answer = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok";
+                            if socket.write_all(answer).await.is_err() {
+                                return;
+                            }
+                        }
+                    }
+                });
+            }
+        });
+        (url, accepted)
+    }
+
+    /// The default drops a connection idle for 3 s (NAVER's gateway would have); a client
+    /// configured to keep it longer reuses it, so the count does see reuse. Slowness only
+    /// lengthens the idle gap, which cannot make the first half pass wrongly.
+    #[tokio::test]
+    async fn idle_connections_are_not_reused_after_about_a_second() {
+        use std::sync::atomic::Ordering;
+        assert!(NaverConfig::default().pool_idle_timeout <= Duration::from_secs(1));
+        for (idle, connections) in [
+            (NaverConfig::default().pool_idle_timeout, 2),
+            (Duration::from_secs(600), 1),
+        ] {
+            let (url, accepted) = counting_server().await;
+            let http = http_client(&NaverConfig {
+                pool_idle_timeout: idle,
+                ..NaverConfig::default()
+            })
+            .unwrap();
+            for i in 0..2 {
+                if i > 0 {
+                    tokio::time::sleep(Duration::from_secs(3)).await;
+                }
+                let answer = http.get(&url).send().await.unwrap();
+                assert_eq!(answer.text().await.unwrap(), "ok");
+            }
+            assert_eq!(
+                accepted.load(Ordering::SeqCst),
+                connections,
+                "idle {idle:?}"
+            );
+        }
     }
 
     #[tokio::test]

@@ -15,7 +15,7 @@ use ordersync_core::window::{MAX_WINDOW, Window, split};
 use ordersync_naver::config::http_client;
 use ordersync_naver::source::{EnvCredentials, FileCredentials};
 use ordersync_naver::{CredentialStore, Credentials, NaverConfig, NaverSource};
-use ordersync_testkit::naver::{Endpoint, FakeNaver, FakeNaverConfig, Fault, FaultKind};
+use ordersync_testkit::naver::{Endpoint, FakeNaver, FakeNaverConfig, Fault, FaultKind, NaverMode};
 
 fn account() -> AccountRef {
     AccountRef {
@@ -347,11 +347,14 @@ async fn an_unregistered_ip_tells_the_operator_what_to_do() {
     let err = fetch(&source, &window, soon(30)).await.0.unwrap_err();
     assert_eq!(err.name, ErrorName::Auth);
     assert!(!err.name.retryable());
-    assert!(
-        err.message.contains("register this function's egress IP"),
-        "{}",
-        err.message
-    );
+    for needle in [
+        "register the Elastic IP of the NAT gateway",
+        "`EgressIp`",
+        "Korean region and a Korean static IP",
+        "ap-northeast-2",
+    ] {
+        assert!(err.message.contains(needle), "{needle}: {}", err.message);
+    }
     assert!(
         err.message.contains("trace "),
         "carries NAVER's trace id: {}",
@@ -555,4 +558,99 @@ async fn a_token_with_under_30_minutes_left_is_refreshed_before_use() {
     let source = naver(&fake);
     fetch(&source, &window, soon(30)).await.0.unwrap();
     assert_eq!(fake.stats().token_calls, 1);
+}
+
+/// One clock for the fake and the client, pinned to a whole hour plus ten minutes, so the
+/// penalty's hourly allowance does not depend on when the suite runs.
+fn pinned_hour() -> (ManualClock, Arc<dyn Clock>) {
+    let clock = ManualClock::at(
+        chrono::DateTime::parse_from_rfc3339("2026-12-15T10:10:00+09:00")
+            .unwrap()
+            .to_utc(),
+    );
+    let shared: Arc<dyn Clock> = Arc::new(clock.clone());
+    (clock, shared)
+}
+
+#[tokio::test]
+async fn the_hourly_quota_penalty_stops_at_once_with_its_own_name_and_what_to_do() {
+    let (_clock, shared) = pinned_hour();
+    let fake = FakeNaver::start(FakeNaverConfig {
+        rate_per_sec: 1000,
+        ..FakeNaverConfig::at(shared.clone())
+    })
+    .await;
+    // NAVER's penalty exactly: the hour's one call is served (here the token), every other is
+    // 429 GW.QUOTA_LIMIT with GNCP-GW-Quota-Period HOURS and nothing remaining.
+    fake.set_mode(NaverMode::QuotaPenalty { calls_per_hour: 1 });
+    let source = naver(&fake).with_clock(shared);
+    let (from, _) = fake.shop().span();
+    let window = Window::new(from, from + MAX_WINDOW).unwrap();
+    let (result, orders) = fetch(&source, &window, soon(30)).await;
+    let err = result.unwrap_err();
+    assert_eq!(err.name, ErrorName::QuotaPenalty, "{err}");
+    assert!(!err.name.retryable());
+    assert!(orders.is_empty());
+    // At once: the token, then one feed call that saw the penalty; no retry.
+    let stats = fake.stats();
+    assert_eq!(
+        (stats.token_calls, stats.feed_calls, stats.detail_calls),
+        (1, 1, 0)
+    );
+    assert_eq!(stats.rejected("GW.QUOTA_LIMIT"), 1);
+    for needle in [
+        "1 call per hour",
+        "HTTP 429, code GW.QUOTA_LIMIT, trace ",
+        "GNCP-GW-Quota-Period HOURS",
+        "any tool or script that uses the same application",
+        "parameters in the query string",
+        "an account_id with type=SELF",
+        "Check every tool that uses this application",
+        "after a day without such a request",
+        "redrive",
+    ] {
+        assert!(err.message.contains(needle), "{needle}: {}", err.message);
+    }
+    assert!(!err.message.contains(fake.client_secret()));
+
+    // A new run in the same hour stops just the same, after one call: the cached token needs
+    // no new one.
+    let (result, _) = fetch(&source, &window, soon(30)).await;
+    assert_eq!(result.unwrap_err().name, ErrorName::QuotaPenalty);
+    assert_eq!(fake.stats().feed_calls, 2);
+    assert_eq!(fake.stats().token_calls, 1);
+
+    // Lifted: the same client imports the window.
+    fake.set_mode(NaverMode::Normal);
+    let (result, orders) = fetch(&source, &window, soon(30)).await;
+    result.unwrap();
+    assert_eq!(orders.len(), expected(&fake, &window).len());
+}
+
+#[tokio::test]
+async fn planned_maintenance_stops_at_once_as_upstream_and_a_later_run_completes() {
+    let (_clock, shared) = pinned_hour();
+    let fake = FakeNaver::start(FakeNaverConfig {
+        rate_per_sec: 1000,
+        ..FakeNaverConfig::at(shared.clone())
+    })
+    .await;
+    fake.set_mode(NaverMode::Maintenance);
+    let source = naver(&fake).with_clock(shared);
+    let (from, _) = fake.shop().span();
+    let window = Window::new(from, from + MAX_WINDOW).unwrap();
+    let err = fetch(&source, &window, soon(30)).await.0.unwrap_err();
+    assert_eq!(err.name, ErrorName::Upstream, "{err}");
+    assert!(err.name.retryable(), "the state machine retries it");
+    for needle in ["planned maintenance", "GW.BLOCK.02", "redrive"] {
+        assert!(err.message.contains(needle), "{needle}: {}", err.message);
+    }
+    // One call, not a fast retry loop until the deadline.
+    assert_eq!(fake.stats().rejected("GW.BLOCK.02"), 1);
+    assert_eq!(fake.requests().len(), 1);
+
+    fake.set_mode(NaverMode::Normal);
+    let (result, orders) = fetch(&source, &window, soon(30)).await;
+    result.unwrap();
+    assert_eq!(orders.len(), expected(&fake, &window).len());
 }
