@@ -14,7 +14,7 @@ use ordersync_core::store::{DirStore, read_object};
 use ordersync_core::window::{MAX_WINDOW, split};
 use ordersync_naver::config::http_client;
 use ordersync_naver::source::EnvCredentials;
-use ordersync_naver::{Credentials, NaverConfig, NaverSource};
+use ordersync_naver::{Access, Credentials, NaverConfig, NaverSource};
 use ordersync_testkit::naver::{FakeNaver, FakeNaverConfig};
 
 #[tokio::test]
@@ -35,7 +35,7 @@ async fn hostile_shop_data_becomes_one_literal_row_per_product_order() {
         EnvCredentials::new(Credentials {
             client_id: fake.client_id().into(),
             client_secret: fake.client_secret().into(),
-            account_id: None,
+            access: Access::OwnStore,
         }),
     );
     let dir = tempfile::tempdir().unwrap();

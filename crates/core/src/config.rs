@@ -265,7 +265,7 @@ pub const VARIABLES: &[Variable] = &[
         "NAVER_CREDENTIALS_FILE",
         &[Import],
         "unset",
-        "JSON `{secret_id: {client_id, client_secret, account_id?}}`; unknown ids are `Ordersync.InvalidInput`",
+        "JSON `{secret_id: {client_id, client_secret}}` (agency: plus `mode: \"agency\"`, `account_id`); unknown ids are `Ordersync.InvalidInput`",
         Never,
     )
     .local(),
@@ -286,10 +286,10 @@ pub const VARIABLES: &[Variable] = &[
     )
     .local(),
     Variable::ours(
-        "NAVER_ACCOUNT_ID",
+        "NAVER_AGENCY_ACCOUNT_ID",
         &[Import],
-        "unset",
-        "seller account for `type=SELLER` with `NAVER_CLIENT_ID`",
+        "unset → own store (`type=SELF`)",
+        "agency mode only: the linked seller's account id, sent with `type=SELLER` on the `/partner` base path",
         Never,
     )
     .local(),

@@ -16,7 +16,7 @@ use ordersync_naver::source::EnvCredentials;
 pub enum CredentialSource {
     /// `NAVER_CREDENTIALS_FILE`: a JSON map `{secret_id: {client_id, client_secret}}` (local).
     File(PathBuf),
-    /// `NAVER_CLIENT_ID` + `NAVER_CLIENT_SECRET` (+ `NAVER_ACCOUNT_ID`): one application for
+    /// `NAVER_CLIENT_ID` + `NAVER_CLIENT_SECRET` (+ `NAVER_AGENCY_ACCOUNT_ID`): one application for
     /// every account (local).
     Env(EnvCredentials),
     /// Neither: the Secrets Manager secret each request's `account.secret_id` names (Lambda).

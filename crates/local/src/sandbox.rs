@@ -6,7 +6,7 @@
 //! This module starts no server; callers choose the fakes' configuration.
 
 use ordersync_naver::source::EnvCredentials;
-use ordersync_naver::{Credentials, NaverConfig, NaverSource, config::http_client};
+use ordersync_naver::{Access, Credentials, NaverConfig, NaverSource, config::http_client};
 use ordersync_sandbox::google::FakeGoogle;
 use ordersync_sandbox::naver::FakeNaver;
 use ordersync_sheets::{SheetsClient, SheetsConfig};
@@ -28,7 +28,7 @@ pub fn naver_source(
         EnvCredentials::new(Credentials {
             client_id: naver.client_id().to_owned(),
             client_secret: client_secret.to_owned(),
-            account_id: None,
+            access: Access::OwnStore,
         }),
     ))
 }

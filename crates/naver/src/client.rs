@@ -16,7 +16,7 @@ use ordersync_core::time::{format_naver, kst};
 use ordersync_core::window::Window;
 use tracing::{debug, warn};
 
-use crate::config::{Credentials, NaverConfig};
+use crate::config::{Access, Credentials, NaverConfig, partner_base_url};
 use crate::error::{NaverError, Trace};
 use crate::limiter::RateLimiter;
 use ordersync_core::backoff::Backoff;
@@ -45,6 +45,9 @@ struct Token {
 pub struct NaverClient {
     http: reqwest::Client,
     config: NaverConfig,
+    /// Where every call goes: the configured base for an own-store application, its
+    /// `/partner` twin in agency mode; `None` when agency mode cannot derive one.
+    base_url: Option<String>,
     credentials: Credentials,
     token: tokio::sync::Mutex<Option<Token>>,
     limiter: RateLimiter,
@@ -64,9 +67,14 @@ struct Unusable(String);
 
 impl NaverClient {
     pub fn new(http: reqwest::Client, config: NaverConfig, credentials: Credentials) -> Self {
+        let base_url = match &credentials.access {
+            Access::OwnStore => Some(config.base_url.clone()),
+            Access::Agency { .. } => partner_base_url(&config.base_url),
+        };
         NaverClient {
             http,
             limiter: RateLimiter::with_share(config.rate_share),
+            base_url,
             config,
             credentials,
             token: tokio::sync::Mutex::new(None),
@@ -90,8 +98,14 @@ impl NaverClient {
         &self.credentials.client_id
     }
 
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.config.base_url)
+    fn url(&self, path: &str) -> Result<String, NaverError> {
+        match &self.base_url {
+            Some(base) => Ok(format!("{base}{path}")),
+            None => Err(NaverError::Config(format!(
+                "agency mode calls NAVER's /partner base path, made from NAVER_COMMERCE_BASE_URL by replacing its last segment /external, but `{}` does not end in /external",
+                self.config.base_url
+            ))),
+        }
     }
 
     /// A valid access token, fetching one when there is none or fewer than 30 minutes remain.
@@ -137,15 +151,17 @@ impl NaverClient {
                         ("grant_type", "client_credentials"),
                         ("client_secret_sign", sign.as_str()),
                     ];
-                    match &self.credentials.account_id {
-                        Some(account) => {
+                    // An own-store application sends SELF and nothing else: an account_id with
+                    // it (or SELLER) earns the whole application NAVER's hourly penalty.
+                    match &self.credentials.access {
+                        Access::OwnStore => form.push(("type", "SELF")),
+                        Access::Agency { account_id } => {
                             form.push(("type", "SELLER"));
-                            form.push(("account_id", account.as_str()));
+                            form.push(("account_id", account_id.as_str()));
                         }
-                        None => form.push(("type", "SELF")),
                     }
                     // Form body, never the query string (NAVER answers 415 to that).
-                    Ok(http.post(self.url(PATH_TOKEN)).form(&form))
+                    Ok(http.post(self.url(PATH_TOKEN)?).form(&form))
                 },
                 |body| {
                     serde_json::from_slice::<TokenResponse>(body)
@@ -325,7 +341,7 @@ impl NaverClient {
                         if let Some(s) = &sequence {
                             query.push(("moreSequence", s.as_str()));
                         }
-                        Ok(http.get(self.url(PATH_FEED)).query(&query))
+                        Ok(http.get(self.url(PATH_FEED)?).query(&query))
                     },
                     |body| {
                         let page: FeedResponse = serde_json::from_slice(body).map_err(|_| {
@@ -383,7 +399,7 @@ impl NaverClient {
                 PATH_DETAILS,
                 deadline,
                 true,
-                |http, _| Ok(http.post(self.url(PATH_DETAILS)).json(&body)),
+                |http, _| Ok(http.post(self.url(PATH_DETAILS)?).json(&body)),
                 |bytes| {
                     let response: DetailsResponse =
                         serde_json::from_slice(bytes).map_err(|_| {

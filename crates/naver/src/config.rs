@@ -85,14 +85,110 @@ pub fn check_base_url(url: &str) -> Result<String, NaverError> {
     Ok(trimmed.to_owned())
 }
 
+/// Whose resources an application's tokens are for, and so which token request and base path
+/// it uses (reference §1 and §3, "The hourly penalty").
+///
+/// NAVER limits a whole application to 1 call per hour, for a day or more, after a token
+/// request that sends `account_id` with `type=SELF` or `type=SELLER` from an own-store
+/// application. So the mode is never guessed from whether an `account_id` happens to be
+/// there: own store is the default, and agency mode has to be asked for by name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Access {
+    /// An own-store application (내 스토어 애플리케이션): `type=SELF`, never an `account_id`,
+    /// on the configured base path (`/external`).
+    OwnStore,
+    /// A solution (agency) application acting for one linked seller: `type=SELLER` with this
+    /// `account_id`, on the `/partner` base path.
+    Agency { account_id: String },
+}
+
 /// An application's credentials. `Debug` never shows the secret.
+///
+/// Read from JSON (a Secrets Manager secret, an entry of `NAVER_CREDENTIALS_FILE`) as
+/// [`RawCredentials`], then checked by `TryFrom`; deserializing `Credentials` directly runs
+/// the same check.
 #[derive(Clone, PartialEq, Eq, serde::Deserialize)]
+#[serde(try_from = "RawCredentials")]
 pub struct Credentials {
     pub client_id: String,
     pub client_secret: String,
-    /// For agencies: the seller's account id (`type=SELLER`); absent for `type=SELF`.
+    pub access: Access,
+}
+
+impl Credentials {
+    /// An own-store application's credentials.
+    pub fn own_store(client_id: impl Into<String>, client_secret: impl Into<String>) -> Self {
+        Credentials {
+            client_id: client_id.into(),
+            client_secret: client_secret.into(),
+            access: Access::OwnStore,
+        }
+    }
+}
+
+/// Credentials as written: `{"client_id", "client_secret"}` for an own-store application;
+/// `{"client_id", "client_secret", "mode": "agency", "account_id"}` for a solution
+/// (agency) application. Other fields are ignored.
+#[derive(Clone, serde::Deserialize)]
+pub struct RawCredentials {
+    pub client_id: String,
+    pub client_secret: String,
+    /// `"own_store"` (the default) or `"agency"`.
+    #[serde(default)]
+    pub mode: Option<String>,
     #[serde(default)]
     pub account_id: Option<String>,
+}
+
+/// Why credentials were refused before any call. Messages name fields, never values.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CredentialsError {
+    #[error("{0} is empty")]
+    Empty(&'static str),
+    #[error(
+        "account_id is empty: leave it out for an own-store application; an agency application needs its seller's account id and \"mode\": \"agency\""
+    )]
+    EmptyAccountId,
+    #[error(
+        "account_id is given without \"mode\": \"agency\": an own-store application must not send one (NAVER answers account_id with type=SELF, or type=SELLER from an own-store application, by limiting the whole application to 1 call per hour): remove it, or add \"mode\": \"agency\" if this is a solution (agency) application"
+    )]
+    AccountIdWithoutAgency,
+    #[error("\"mode\": \"agency\" needs the linked seller's account_id")]
+    AgencyWithoutAccountId,
+    #[error("mode must be \"own_store\" or \"agency\"")]
+    UnknownMode,
+}
+
+impl TryFrom<RawCredentials> for Credentials {
+    type Error = CredentialsError;
+
+    fn try_from(raw: RawCredentials) -> Result<Self, Self::Error> {
+        if raw.client_id.trim().is_empty() {
+            return Err(CredentialsError::Empty("client_id"));
+        }
+        if raw.client_secret.trim().is_empty() {
+            return Err(CredentialsError::Empty("client_secret"));
+        }
+        // Checked before the mode: an empty id is refused whatever the mode says, never sent.
+        let account_id = match raw.account_id {
+            Some(id) if id.trim().is_empty() => return Err(CredentialsError::EmptyAccountId),
+            other => other,
+        };
+        let access = match (raw.mode.as_deref(), account_id) {
+            (None | Some("own_store"), None) => Access::OwnStore,
+            (None | Some("own_store"), Some(_)) => {
+                return Err(CredentialsError::AccountIdWithoutAgency);
+            }
+            (Some("agency"), Some(account_id)) => Access::Agency { account_id },
+            (Some("agency"), None) => return Err(CredentialsError::AgencyWithoutAccountId),
+            (Some(_), _) => return Err(CredentialsError::UnknownMode),
+        };
+        Ok(Credentials {
+            client_id: raw.client_id,
+            client_secret: raw.client_secret,
+            access,
+        })
+    }
 }
 
 impl std::fmt::Debug for Credentials {
@@ -100,9 +196,20 @@ impl std::fmt::Debug for Credentials {
         f.debug_struct("Credentials")
             .field("client_id", &self.client_id)
             .field("client_secret", &"<redacted>")
-            .field("account_id", &self.account_id)
+            .field("access", &self.access)
             .finish()
     }
+}
+
+/// The base URL agency mode calls: the configured one with its last segment `/external`
+/// replaced by `/partner` (`https://api.commerce.naver.com/partner`), as NAVER tells
+/// solution applications (reference §1, api-agency #140, #642). Token requests go there too
+/// [INFER: the reference names `/partner` for the order APIs; one base for every call is
+/// the simplest reading]. `None` when the base does not end in `/external`.
+pub fn partner_base_url(base_url: &str) -> Option<String> {
+    base_url
+        .strip_suffix("/external")
+        .map(|origin| format!("{origin}/partner"))
 }
 
 /// Resolves names to IPv4 addresses only.
@@ -145,16 +252,82 @@ mod tests {
 
     #[test]
     fn debug_hides_the_secret() {
-        let c = Credentials {
-            client_id: "app".into(),
-            client_secret: "$2a$04$abcdefghijklmnopqrstuv".into(),
-            account_id: None,
-        };
+        let c = Credentials::own_store("app", "$2a$04$abcdefghijklmnopqrstuv");
         let shown = format!("{c:?}");
         assert!(
             shown.contains("app") && !shown.contains("abcdefghij"),
             "{shown}"
         );
+    }
+
+    fn parse(json: serde_json::Value) -> Result<Credentials, String> {
+        serde_json::from_value::<Credentials>(json).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn own_store_is_the_default_and_agency_must_be_asked_for() {
+        let secret = "$2a$04$abcdefghijklmnopqrstuv";
+        let own = parse(serde_json::json!({"client_id": "app", "client_secret": secret}));
+        assert_eq!(own.unwrap().access, Access::OwnStore);
+        let own = parse(serde_json::json!({
+            "client_id": "app", "client_secret": secret, "mode": "own_store"
+        }));
+        assert_eq!(own.unwrap().access, Access::OwnStore);
+        let agency = parse(serde_json::json!({
+            "client_id": "app", "client_secret": secret, "mode": "agency", "account_id": "ncp_1"
+        }));
+        assert_eq!(
+            agency.unwrap().access,
+            Access::Agency {
+                account_id: "ncp_1".into()
+            }
+        );
+        for (json, why) in [
+            (
+                serde_json::json!({"client_id": "app", "client_secret": secret, "account_id": ""}),
+                "account_id is empty",
+            ),
+            (
+                serde_json::json!({
+                    "client_id": "app", "client_secret": secret, "mode": "agency", "account_id": "  "
+                }),
+                "account_id is empty",
+            ),
+            (
+                serde_json::json!({"client_id": "app", "client_secret": secret, "account_id": "ncp_1"}),
+                "without \"mode\": \"agency\"",
+            ),
+            (
+                serde_json::json!({"client_id": "app", "client_secret": secret, "mode": "agency"}),
+                "needs the linked seller's account_id",
+            ),
+            (
+                serde_json::json!({"client_id": "app", "client_secret": secret, "mode": "SELLER"}),
+                "mode must be",
+            ),
+            (
+                serde_json::json!({"client_id": "", "client_secret": secret}),
+                "client_id is empty",
+            ),
+        ] {
+            let error = parse(json.clone()).unwrap_err();
+            assert!(error.contains(why), "{json}: {error}");
+            assert!(!error.contains("abcdefghij"), "{error}");
+        }
+    }
+
+    #[test]
+    fn agency_mode_calls_the_partner_path() {
+        assert_eq!(
+            partner_base_url(DEFAULT_BASE_URL).as_deref(),
+            Some("https://api.commerce.naver.com/partner")
+        );
+        assert_eq!(
+            partner_base_url("http://127.0.0.1:9/external").as_deref(),
+            Some("http://127.0.0.1:9/partner")
+        );
+        assert_eq!(partner_base_url("http://127.0.0.1:9/external/v2"), None);
+        assert_eq!(partner_base_url("http://127.0.0.1:9"), None);
     }
 
     #[test]

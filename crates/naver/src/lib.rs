@@ -22,6 +22,6 @@ pub mod source;
 mod wire;
 
 pub use client::NaverClient;
-pub use config::{Credentials, NaverConfig};
+pub use config::{Access, Credentials, NaverConfig};
 pub use error::NaverError;
 pub use source::{CredentialStore, NaverSource};

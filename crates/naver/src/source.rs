@@ -20,7 +20,7 @@ use ordersync_core::window::Window;
 use tracing::{info, warn};
 
 use crate::client::{MAX_DETAIL_IDS, NaverClient};
-use crate::config::{Credentials, NaverConfig};
+use crate::config::{Access, Credentials, NaverConfig, RawCredentials};
 
 /// Where an account's credentials come from.
 pub trait CredentialStore: Send + Sync {
@@ -31,21 +31,28 @@ pub trait CredentialStore: Send + Sync {
     ) -> impl Future<Output = Result<Credentials, StepError>> + Send;
 }
 
-/// One application for every account: `NAVER_CLIENT_ID` / `NAVER_CLIENT_SECRET` (local runs).
+/// One application for every account: `NAVER_CLIENT_ID` / `NAVER_CLIENT_SECRET` (local runs),
+/// an own-store application unless `NAVER_AGENCY_ACCOUNT_ID` asks for agency mode.
 #[derive(Clone)]
 pub struct EnvCredentials(Credentials);
 
 impl EnvCredentials {
-    /// `None` when the variables are not set.
+    /// `None` when the variables are not set (an empty value counts as unset).
     pub fn from_env(env: &dyn ordersync_core::config::Env) -> Option<Self> {
         // All three are asked for, so a config test sees every variable this source reads.
         let client_id = env.var("NAVER_CLIENT_ID");
         let client_secret = env.var("NAVER_CLIENT_SECRET");
-        let account_id = env.var("NAVER_ACCOUNT_ID");
+        // The variable's name is the explicit agency choice: an own-store seller has no
+        // reason to set an "agency account id", unlike a bare "account id" they might fill
+        // with their own seller id and so earn the hourly penalty.
+        let access = match env.var("NAVER_AGENCY_ACCOUNT_ID") {
+            Some(account_id) => Access::Agency { account_id },
+            None => Access::OwnStore,
+        };
         Some(EnvCredentials(Credentials {
             client_id: client_id?,
             client_secret: client_secret?,
-            account_id,
+            access,
         }))
     }
 
@@ -61,7 +68,9 @@ impl CredentialStore for EnvCredentials {
 }
 
 /// Several accounts from a JSON file `{ "<secret_id>": {"client_id", "client_secret"}, … }`
-/// (`NAVER_CREDENTIALS_FILE`, local runs).
+/// (`NAVER_CREDENTIALS_FILE`, local runs); an agency entry adds `"mode": "agency"` and
+/// `"account_id"`. Every entry is checked when the file is read, so a bad one (an empty
+/// `account_id`, say) is refused before any call, never sent.
 pub struct FileCredentials(HashMap<String, Credentials>);
 
 impl FileCredentials {
@@ -73,12 +82,25 @@ impl FileCredentials {
             )
         })?;
         // The parse error may quote file contents (secrets): say only where it failed.
-        let map = serde_json::from_slice(&text).map_err(|e| {
+        let raw: HashMap<String, RawCredentials> = serde_json::from_slice(&text).map_err(|e| {
             StepError::new(
                 ErrorName::Config,
                 format!("NAVER_CREDENTIALS_FILE {} is not a JSON map of credentials (line {}, column {})", path.display(), e.line(), e.column()),
             )
         })?;
+        let map = raw
+            .into_iter()
+            .map(|(secret_id, raw)| match Credentials::try_from(raw) {
+                Ok(credentials) => Ok((secret_id, credentials)),
+                Err(e) => Err(StepError::new(
+                    ErrorName::Config,
+                    format!(
+                        "NAVER_CREDENTIALS_FILE {}: entry `{secret_id}`: {e}",
+                        path.display()
+                    ),
+                )),
+            })
+            .collect::<Result<_, _>>()?;
         Ok(FileCredentials(map))
     }
 }

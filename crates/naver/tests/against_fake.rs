@@ -14,7 +14,7 @@ use ordersync_core::source::{FetchCounts, Source};
 use ordersync_core::window::{MAX_WINDOW, Window, split};
 use ordersync_naver::config::http_client;
 use ordersync_naver::source::{EnvCredentials, FileCredentials};
-use ordersync_naver::{CredentialStore, Credentials, NaverConfig, NaverSource};
+use ordersync_naver::{Access, CredentialStore, Credentials, NaverConfig, NaverSource};
 use ordersync_testkit::naver::{Endpoint, FakeNaver, FakeNaverConfig, Fault, FaultKind, NaverMode};
 
 fn account() -> AccountRef {
@@ -42,7 +42,7 @@ fn source_with(fake: &FakeNaver, config: NaverConfig) -> NaverSource<EnvCredenti
     let credentials = EnvCredentials::new(Credentials {
         client_id: fake.client_id().to_owned(),
         client_secret: fake.client_secret().to_owned(),
-        account_id: None,
+        access: Access::OwnStore,
     });
     NaverSource::new(http, config, credentials)
 }
@@ -374,7 +374,7 @@ async fn a_wrong_secret_is_an_auth_error_without_the_secret() {
         EnvCredentials::new(Credentials {
             client_id: fake.client_id().into(),
             client_secret: wrong.into(),
-            account_id: None,
+            access: Access::OwnStore,
         }),
     );
     let (from, _) = fake.shop().span();
@@ -653,4 +653,138 @@ async fn planned_maintenance_stops_at_once_as_upstream_and_a_later_run_completes
     let (result, orders) = fetch(&source, &window, soon(30)).await;
     result.unwrap();
     assert_eq!(orders.len(), expected(&fake, &window).len());
+}
+
+#[tokio::test]
+async fn an_own_store_application_sends_self_and_an_agency_sends_seller_on_partner() {
+    let fake = FakeNaver::start(FakeNaverConfig {
+        rate_per_sec: 1000,
+        ..FakeNaverConfig::default()
+    })
+    .await;
+    let (from, _) = fake.shop().span();
+    let window = Window::new(from, from + MAX_WINDOW).unwrap();
+    let want = expected(&fake, &window).len();
+
+    // Own store (the default): `/external`, and nothing NAVER would answer with its penalty
+    // (an account_id with type=SELF, or SELLER from an own-store application).
+    let (result, orders) = fetch(&naver(&fake), &window, soon(30)).await;
+    result.unwrap();
+    assert_eq!(orders.len(), want);
+    assert_eq!(fake.stats().token_spec_violations, 0);
+    assert!(
+        fake.requests()
+            .iter()
+            .all(|r| r.path.starts_with("/external/v1/")),
+        "{:?}",
+        fake.requests()
+    );
+    let own = fake.requests().len();
+
+    // Agency mode, asked for by name: type=SELLER with the linked seller, every call on
+    // `/partner`, a token of its own (one per resource).
+    let cfg = config(&fake);
+    let agency = NaverSource::new(
+        http_client(&cfg).unwrap(),
+        cfg.clone(),
+        EnvCredentials::new(Credentials {
+            client_id: fake.client_id().into(),
+            client_secret: fake.client_secret().into(),
+            access: Access::Agency {
+                account_id: fake.account_id().into(),
+            },
+        }),
+    );
+    let (result, orders) = fetch(&agency, &window, soon(30)).await;
+    result.unwrap();
+    assert_eq!(orders.len(), want);
+    let requests = fake.requests();
+    assert!(requests.len() > own + 2);
+    assert!(
+        requests[own..]
+            .iter()
+            .all(|r| r.path.starts_with("/partner/v1/")),
+        "{:?}",
+        &requests[own..]
+    );
+    assert_eq!(fake.stats().tokens_issued, 2);
+    assert_eq!(fake.stats().token_spec_violations, 0);
+
+    // A base URL agency mode cannot turn into `/partner`: refused before any call.
+    let odd = NaverConfig {
+        base_url: format!("http://{}/v1-proxy", fake.addr()),
+        ..cfg
+    };
+    let agency = NaverSource::new(
+        http_client(&odd).unwrap(),
+        odd,
+        EnvCredentials::new(Credentials {
+            client_id: fake.client_id().into(),
+            client_secret: fake.client_secret().into(),
+            access: Access::Agency {
+                account_id: fake.account_id().into(),
+            },
+        }),
+    );
+    let err = fetch(&agency, &window, soon(30)).await.0.unwrap_err();
+    assert_eq!(err.name, ErrorName::Config, "{err}");
+    assert!(err.message.contains("/partner"), "{}", err.message);
+    assert_eq!(fake.requests().len(), requests.len());
+}
+
+#[tokio::test]
+async fn an_empty_or_unasked_for_account_id_in_the_credentials_file_is_refused_on_reading() {
+    let fake = FakeNaver::start(FakeNaverConfig::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("naver.json");
+    let entry = |extra: serde_json::Value| {
+        let mut entry = serde_json::json!({
+            "client_id": fake.client_id(),
+            "client_secret": fake.client_secret(),
+        });
+        entry
+            .as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        serde_json::json!({ "shops/a": entry }).to_string()
+    };
+    for (extra, why) in [
+        (serde_json::json!({"account_id": ""}), "account_id is empty"),
+        (
+            serde_json::json!({"mode": "agency", "account_id": ""}),
+            "account_id is empty",
+        ),
+        (
+            serde_json::json!({"account_id": fake.account_id()}),
+            "without \"mode\": \"agency\"",
+        ),
+    ] {
+        std::fs::write(&path, entry(extra.clone())).unwrap();
+        let Err(err) = FileCredentials::load(&path) else {
+            panic!("{extra} was accepted")
+        };
+        assert_eq!(err.name, ErrorName::Config, "{err}");
+        assert!(err.message.contains("entry `shops/a`"), "{}", err.message);
+        assert!(err.message.contains(why), "{why}: {}", err.message);
+        assert!(!err.message.contains(fake.client_secret()));
+    }
+    std::fs::write(
+        &path,
+        entry(serde_json::json!({"mode": "agency", "account_id": fake.account_id()})),
+    )
+    .unwrap();
+    let credentials = FileCredentials::load(&path).unwrap();
+    let read = credentials
+        .credentials(&AccountRef {
+            secret_id: "shops/a".into(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        read.access,
+        Access::Agency {
+            account_id: fake.account_id().into()
+        }
+    );
+    assert_eq!(fake.stats().token_calls, 0, "nothing was sent");
 }

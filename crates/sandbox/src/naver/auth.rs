@@ -109,6 +109,9 @@ pub(crate) struct Credentials {
 pub(crate) struct Grant {
     /// `SELF` or `SELLER:<account_id>`; one token per resource.
     pub resource: String,
+    /// Whether the form carried an `account_id` (NAVER ignores it with `type=SELF` when issuing
+    /// the token, and penalises the application for it the next day).
+    pub sent_account_id: bool,
 }
 
 /// Checks a token request. `query` and `content_type` are raw; `now_ms` is the server clock.
@@ -237,7 +240,10 @@ pub(crate) fn check_request(
             "client_secret_sign does not match client_id and timestamp",
         ));
     }
-    Ok(Grant { resource })
+    Ok(Grant {
+        resource,
+        sent_account_id: params.contains_key("account_id"),
+    })
 }
 
 fn bad(name: &str, kind: &str, message: &str) -> ApiError {

@@ -1,7 +1,8 @@
 //! A strict, stateful fake of the NAVER Commerce API (reference: `naver-commerce-api.md`), for
 //! testing our client and the import Lambda without a live store.
 //!
-//! [`FakeNaver::start`] serves, on `127.0.0.1:0` under `/external`:
+//! [`FakeNaver::start`] serves, on `127.0.0.1:0` under `/external` (an own-store
+//! application's base path) and `/partner` (a solution application's) alike:
 //! - `POST /v1/oauth2/token`: form body only (query-string parameters get 415), bcrypt
 //!   `client_secret_sign` checked exactly, `timestamp` valid for 5 minutes either way, one token
 //!   per (`type`, `account_id`) reused while it has 30 minutes or more left ([`auth`]);
@@ -22,7 +23,11 @@
 //! maintenance), and read [`FakeNaver::stats`] and [`FakeNaver::requests`]. The
 //! store itself is a seeded [`Shop`].
 //!
-//! Not emulated: TLS, IPv6 quirks, the `/partner` base path, per-period quotas other than the
+//! Token requests NAVER would punish with its hourly penalty are served as NAVER serves them
+//! and counted ([`Stats::token_spec_violations`]).
+//!
+//! Not emulated: TLS, IPv6 quirks, which applications may use `/partner` (the fake's one
+//! application may use both paths), per-period quotas other than the
 //! hourly penalty (inject them), claims
 //! beyond a few realistic paths, the conditional-search endpoint (§2c), and any write API.
 //! Where NAVER's exact error codes are undocumented (token errors, future dates, 415) the
@@ -155,6 +160,13 @@ pub struct Stats {
     pub rejected: HashMap<String, u64>,
     /// Requests by path, known or not.
     pub per_path: HashMap<String, u64>,
+    /// Token requests that break NAVER's token spec in a way it punishes by limiting the whole
+    /// application to 1 call per hour from the next day (reference §3): parameters in the query
+    /// string or a body that is not a form (both 415 here), a missing or wrong `grant_type`,
+    /// an `account_id` with `type=SELF` (served, as NAVER does), `type=SELLER` on `/external`,
+    /// the own-store application's path (served too). The fake does not impose the penalty by
+    /// itself ([`FakeNaver::set_mode`] does); a client under test keeps this at 0.
+    pub token_spec_violations: u64,
 }
 
 impl Stats {
@@ -239,6 +251,11 @@ impl FakeNaver {
     /// `http://127.0.0.1:PORT/external`, the base URL to give a client.
     pub fn base_url(&self) -> String {
         format!("http://{}/external", self.addr)
+    }
+
+    /// `http://127.0.0.1:PORT/partner`, where solution (agency) applications call.
+    pub fn partner_base_url(&self) -> String {
+        format!("http://{}/partner", self.addr)
     }
 
     /// The listening address.

@@ -5,10 +5,11 @@
 //! Every answer carries a unique `GNCP-GW-Trace-ID` (also as `traceId` in JSON bodies) and
 //! `GNCP-GW-HttpClient-ResponseTime`; every error is a JSON body `{code, message, timestamp,
 //! traceId}` (order-API parameter errors add `invalidInputs`). Nothing a client sends can make
-//! it panic. It does not speak TLS, HTTP/2 or the `/partner` base path, and it serves only the
-//! token, change-feed and details endpoints (anything else is 404 `GW.NOT_FOUND`).
+//! it panic. It does not speak TLS or HTTP/2, and it serves only the token, change-feed and
+//! details endpoints, under `/external` and `/partner` (anything else is 404 `GW.NOT_FOUND`).
 //!
-//! Order of checks per request: count it, add latency, consume a matching injected fault, then
+//! Order of checks per request: count it, the gateway's mode ([`super::NaverMode`]: the hourly
+//! penalty, maintenance), add latency, consume a matching injected fault, then
 //! (feed and details) the bearer token, the rate limit, and the parameters. Codes the reference
 //! documents are used as documented (`GW.*`, `4000`, `104139`, `9999`); where it is silent the
 //! fake picks: a future date is 400 `4000` with `invalidInputs[].type = "future"`, a details
@@ -33,10 +34,17 @@ use super::limits::{Endpoint, FaultKind, Faults, Limiter};
 use super::shop::{ChangeEvent, Shop, kst, naver_time};
 use super::{NaverMode, RequestRecord, Stats};
 
-pub(crate) const TOKEN_PATH: &str = "/external/v1/oauth2/token";
-pub(crate) const FEED_PATH: &str =
-    "/external/v1/pay-order/seller/product-orders/last-changed-statuses";
-pub(crate) const DETAILS_PATH: &str = "/external/v1/pay-order/seller/product-orders/query";
+pub(crate) const TOKEN_PATH: &str = "/v1/oauth2/token";
+pub(crate) const FEED_PATH: &str = "/v1/pay-order/seller/product-orders/last-changed-statuses";
+pub(crate) const DETAILS_PATH: &str = "/v1/pay-order/seller/product-orders/query";
+
+/// NAVER's two base paths (reference §1): `/external` for a seller's own-store application,
+/// `/partner` for solution (agency) applications acting for linked sellers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Door {
+    External,
+    Partner,
+}
 
 /// Most rows or ids per call (reference §2a, §2b).
 pub const MAX_PER_CALL: usize = 300;
@@ -276,13 +284,19 @@ impl Shared {
     }
 }
 
-fn classify(method: &Method, path: &str) -> Option<Endpoint> {
-    match (method, path) {
-        (&Method::POST, TOKEN_PATH) => Some(Endpoint::Token),
-        (&Method::GET, FEED_PATH) => Some(Endpoint::Feed),
-        (&Method::POST, DETAILS_PATH) => Some(Endpoint::Details),
-        _ => None,
-    }
+fn classify(method: &Method, path: &str) -> Option<(Endpoint, Door)> {
+    let (door, rest) = if let Some(rest) = path.strip_prefix("/external") {
+        (Door::External, rest)
+    } else {
+        (Door::Partner, path.strip_prefix("/partner")?)
+    };
+    let endpoint = match (method, rest) {
+        (&Method::POST, TOKEN_PATH) => Endpoint::Token,
+        (&Method::GET, FEED_PATH) => Endpoint::Feed,
+        (&Method::POST, DETAILS_PATH) => Endpoint::Details,
+        _ => return None,
+    };
+    Some((endpoint, door))
 }
 
 /// The only handler: every request comes here.
@@ -291,7 +305,9 @@ pub(crate) async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> R
     let trace = shared.trace_id();
     let (parts, body) = request.into_parts();
     let path = parts.uri.path().to_owned();
-    let endpoint = classify(&parts.method, &path);
+    let route = classify(&parts.method, &path);
+    let endpoint = route.map(|(endpoint, _)| endpoint);
+    let door = route.map_or(Door::External, |(_, door)| door);
     let (gate, fault, latency) = {
         let mut state = shared.lock();
         state.stats.count(endpoint, &path);
@@ -313,14 +329,14 @@ pub(crate) async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> R
             let mut reply = match fault {
                 Some(FaultKind::Delay(delay)) => {
                     tokio::time::sleep(delay).await;
-                    dispatch(&shared, endpoint, &parts, body, &trace).await
+                    dispatch(&shared, endpoint, door, &parts, body, &trace).await
                 }
                 Some(kind @ (FaultKind::TruncatedOk | FaultKind::Rewrite { .. })) => tamper(
-                    dispatch(&shared, endpoint, &parts, body, &trace).await,
+                    dispatch(&shared, endpoint, door, &parts, body, &trace).await,
                     kind,
                 ),
                 Some(kind) => fault_reply(kind, &trace, shared.now_kst()),
-                None => dispatch(&shared, endpoint, &parts, body, &trace).await,
+                None => dispatch(&shared, endpoint, door, &parts, body, &trace).await,
             };
             reply.headers.extend(quota);
             reply
@@ -467,6 +483,7 @@ fn rewrite(root: &mut Value, pointer: &str, new: Option<&Value>) -> bool {
 async fn dispatch(
     shared: &Shared,
     endpoint: Option<Endpoint>,
+    door: Door,
     parts: &Parts,
     body: Incoming,
     trace: &str,
@@ -484,7 +501,7 @@ async fn dispatch(
         }
     };
     let result = match endpoint {
-        Endpoint::Token => token(shared, parts, &bytes),
+        Endpoint::Token => token(shared, door, parts, &bytes),
         Endpoint::Feed | Endpoint::Details => authenticated(shared, endpoint, parts, &bytes, trace),
         // `classify` never yields it.
         Endpoint::Any => Err(ApiError::new(404, "GW.NOT_FOUND", "no such API")),
@@ -497,14 +514,34 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 }
 
 /// The token answer has no `traceId` field; the header carries it.
-fn token(shared: &Shared, parts: &Parts, body: &[u8]) -> Result<Reply, ApiError> {
-    let grant = auth::check_request(
+///
+/// Also counts the requests NAVER punishes with its hourly penalty ([`Stats::token_spec_violations`]).
+fn token(shared: &Shared, door: Door, parts: &Parts, body: &[u8]) -> Result<Reply, ApiError> {
+    let checked = auth::check_request(
         &shared.creds,
         parts.uri.query(),
         header(&parts.headers, "content-type"),
         body,
         shared.clock.now().timestamp_millis(),
-    )?;
+    );
+    let violation = match &checked {
+        Ok(grant) => {
+            (grant.resource == "SELF" && grant.sent_account_id)
+                || (door == Door::External && grant.resource.starts_with("SELLER"))
+        }
+        // Not a form body (415), or no `grant_type=client_credentials`.
+        Err(error) => {
+            error.status == 415
+                || error
+                    .invalid_inputs
+                    .iter()
+                    .any(|input| input["name"] == "grant_type")
+        }
+    };
+    if violation {
+        shared.lock().stats.token_spec_violations += 1;
+    }
+    let grant = checked?;
     let mut state = shared.lock();
     let (token, expires_in, new) =
         state

@@ -138,6 +138,11 @@ async fn token_requests_are_checked_strictly() {
     assert_eq!(body["token_type"], "Bearer");
     assert!(body["access_token"].as_str().unwrap().len() >= 20);
     assert!(reply.headers.contains_key("gncp-gw-trace-id"));
+    assert_eq!(
+        fake.stats().token_spec_violations,
+        0,
+        "a conforming request"
+    );
 
     // The same parameters in the query string: 415, as NAVER now answers.
     let in_query = http(
@@ -209,10 +214,38 @@ async fn token_requests_are_checked_strictly() {
     .await;
     assert_eq!(reply.status, 200);
     assert_ne!(reply.json()["access_token"], body["access_token"]);
+    // Served, as NAVER serves it, but SELLER on `/external` (an own-store application's path)
+    // is what NAVER answers with the hourly penalty; on `/partner` it is how agencies work.
+    let violations = fake.stats().token_spec_violations;
+    let partner = crate::raw_http::request(
+        &fake.addr().to_string(),
+        "POST",
+        "/partner/v1/oauth2/token",
+        &[FORM],
+        seller.as_bytes(),
+    )
+    .await;
+    assert_eq!(partner.status, 200);
+    assert_eq!(fake.stats().token_spec_violations, violations);
+    // SELF with an account_id: a token all the same, and a violation.
+    let with_account = format!("{good}&account_id={}", fake.account_id());
+    let reply = http(
+        &fake,
+        "POST",
+        "/v1/oauth2/token",
+        &[FORM],
+        with_account.as_bytes(),
+    )
+    .await;
+    assert_eq!(reply.status, 200);
+    assert_eq!(fake.stats().token_spec_violations, violations + 1);
 
     let stats = fake.stats();
-    assert_eq!(stats.token_calls, 10);
+    assert_eq!(stats.token_calls, 12);
     assert_eq!(stats.tokens_issued, 2);
+    // The query string, the JSON body, the form without grant_type, SELLER on `/external`,
+    // SELF with an account_id.
+    assert_eq!(stats.token_spec_violations, 5);
     assert_eq!(stats.rejected("UnsupportedMediaType"), 2);
     assert_eq!(stats.rejected("Unauthorized"), 1);
 }
