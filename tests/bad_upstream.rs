@@ -38,7 +38,7 @@ use ordersync_sheets::SheetsClient;
 use ordersync_testkit::google::{
     CellValue, FakeGoogle, FakeGoogleConfig, GoogleFault, MalformedBody, Method,
 };
-use ordersync_testkit::naver::{Endpoint, FakeNaver, FakeNaverConfig, Fault, FaultKind};
+use ordersync_testkit::naver::{Endpoint, FakeNaver, FakeNaverConfig, Fault, FaultKind, NaverMode};
 use serde_json::{Value, json};
 
 const BOOK: &str = "book";
@@ -1222,4 +1222,84 @@ fn every_malformed_upstream_answer_ends_documented_and_a_rerun_repairs_it() {
     let n = results.len();
     println!("bad upstream cases: {n}");
     assert!(n >= built && n >= 49, "{n} of {built}");
+}
+
+/// NAVER's hourly penalty through the real state machine: the execution fails with
+/// `Ordersync.QuotaPenalty` and its message, no Task is retried (not by the client, not by the
+/// ASL), and each Import attempt costs one call. Once NAVER lifts it, a redrive completes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_hourly_quota_penalty_fails_the_execution_at_once_and_a_redrive_completes() {
+    let sb = Sandbox::start().await;
+    let (from, to) = sb.naver.shop().span();
+    let windows = split(from, to, MAX_WINDOW).len();
+    // On the system clock: no call of the hour is let through, whenever the test runs.
+    sb.naver
+        .set_mode(NaverMode::QuotaPenalty { calls_per_hour: 0 });
+    let (outcome, seen) = sb.run("penalty", TAB).await;
+    let (error, cause) = failed(&outcome);
+    assert_eq!(error, "Ordersync.QuotaPenalty", "{seen:#?}");
+    let message = cause["errorMessage"].as_str().unwrap();
+    for needle in [
+        "1 call per hour",
+        "any tool or script that uses the same application",
+        "Check every tool",
+        "after a day without such a request",
+    ] {
+        assert!(message.contains(needle), "{needle}: {message}");
+    }
+    assert!(
+        seen.iter().all(|s| s.error == "Ordersync.QuotaPenalty"
+            && (s.task.ends_with("/Import") || s.task == "Windows" || s.task == "(execution)")),
+        "{seen:#?}"
+    );
+    let attempts = seen.iter().filter(|s| s.task.ends_with("/Import")).count();
+    let calls = sb.naver.stats().rejected("GW.QUOTA_LIMIT");
+    assert!(
+        (1..=windows).contains(&attempts) && (1..=windows as u64).contains(&calls),
+        "one failed attempt and one call per window at most: {attempts} attempts, {calls} calls"
+    );
+    assert_eq!(sb.naver.requests().len() as u64, calls);
+    assert!(sb.google.tab_properties(BOOK, TAB).is_none());
+
+    sb.naver.set_mode(NaverMode::Normal);
+    let (again, _) = sb.run("penalty", TAB).await;
+    assert!(
+        matches!(again, Outcome::Succeeded { runs: 2, .. }),
+        "a redrive: {again:?}"
+    );
+    assert!(summary(&again).appended > 12);
+}
+
+/// Planned maintenance through the real state machine: each Import attempt stops after one
+/// call as `Ordersync.Upstream`, the ASL's retrier is the loop (not the client's backoff), the
+/// execution fails with the maintenance message once those retries are spent, and a redrive
+/// after the maintenance completes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn maintenance_is_retried_by_the_state_machine_not_in_a_fast_loop() {
+    let sb = Sandbox::start().await;
+    sb.naver.set_mode(NaverMode::Maintenance);
+    let (outcome, seen) = sb.run("maintenance", TAB).await;
+    let (error, cause) = failed(&outcome);
+    assert_eq!(error, "Ordersync.Upstream", "{seen:#?}");
+    let message = cause["errorMessage"].as_str().unwrap();
+    assert!(
+        message.contains("planned maintenance") && message.contains("GW.BLOCK.02"),
+        "{message}"
+    );
+    let attempts = seen.iter().filter(|s| s.task.ends_with("/Import")).count();
+    assert!(attempts > 2, "retried by the state machine: {seen:#?}");
+    // One call per attempt; an attempt the Map cancelled in flight may have made its call
+    // without reporting a failure (at most one per concurrent iteration).
+    let calls = sb.naver.stats().rejected("GW.BLOCK.02") as usize;
+    assert!(
+        (attempts..=attempts + 2).contains(&calls),
+        "{calls} calls for {attempts} failed attempts"
+    );
+
+    sb.naver.set_mode(NaverMode::Normal);
+    let (again, _) = sb.run("maintenance", TAB).await;
+    assert!(
+        matches!(again, Outcome::Succeeded { runs: 2, .. }),
+        "a redrive: {again:?}"
+    );
 }
