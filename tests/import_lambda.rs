@@ -112,7 +112,11 @@ async fn built_import_binary_fetches_a_window_into_s3() {
         panic!()
     };
     assert_eq!(error_type, "Ordersync.Auth");
-    assert!(error_message.contains("egress IP"), "{error_message}");
+    assert!(
+        error_message.contains("Elastic IP of the NAT gateway")
+            && error_message.contains("ap-northeast-2"),
+        "{error_message}"
+    );
 
     // Logs: the summary line with counts; no secret, no token, no customer name.
     assert!(function.wait_for_output("orders written", TIMEOUT).await);
