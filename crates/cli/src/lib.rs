@@ -9,6 +9,7 @@
 
 pub mod aws;
 pub mod demo;
+pub mod error;
 pub mod progress;
 pub mod run;
 pub mod summary;
