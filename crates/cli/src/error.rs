@@ -10,6 +10,8 @@ use std::process::ExitCode;
 pub enum CliError {
     /// Wrong use of the command or missing configuration (exit 2).
     Usage(String),
+    /// A local run or the demo could not go on (exit 1); the message says why.
+    Failed(String),
     /// The execution input is invalid; every problem names its field (exit 1).
     InvalidInput(String),
     /// No execution of that name on the state machine (exit 1).
@@ -40,7 +42,7 @@ impl CliError {
 impl fmt::Display for CliError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            CliError::Usage(message) => f.write_str(message),
+            CliError::Usage(message) | CliError::Failed(message) => f.write_str(message),
             CliError::InvalidInput(problems) => write!(f, "invalid input: {problems}"),
             CliError::NotFound { name } => {
                 write!(f, "no execution named {name} on this state machine")

@@ -21,7 +21,6 @@ mod args;
 mod calls;
 mod render;
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -33,7 +32,7 @@ pub use calls::*;
 pub use render::*;
 
 pub use crate::error::CliError;
-use crate::error::exit;
+use crate::input::read_input;
 
 fn interval(seconds: f64) -> Result<Duration, CliError> {
     if seconds.is_finite() && (0.01..=3600.0).contains(&seconds) {
@@ -84,25 +83,11 @@ async fn wait_and_report(
     Ok(ExitCode::from(1))
 }
 
-fn read_input(path: &PathBuf) -> Result<Vec<u8>, CliError> {
-    let read = if path.as_os_str() == "-" {
-        let mut buf = Vec::new();
-        std::io::Read::read_to_end(&mut std::io::stdin(), &mut buf).map(|_| buf)
-    } else {
-        std::fs::read(path)
-    };
-    read.map_err(|e| CliError::Usage(format!("cannot read {}: {e}", path.display())))
-}
-
 // ---------------------------------------------------------------------------------------------
 // Commands
 
 /// `ordersync start --input FILE [--name NAME] [--wait]`.
-pub async fn start_command(args: StartArgs) -> ExitCode {
-    exit(start_inner(args).await)
-}
-
-async fn start_inner(args: StartArgs) -> Result<ExitCode, CliError> {
+pub async fn start_command(args: StartArgs) -> Result<ExitCode, CliError> {
     let every = interval(args.interval)?;
     let arn = state_machine_arn(args.target.state_machine_arn.as_deref())?;
     let json = read_input(&args.input)?;
@@ -132,11 +117,7 @@ async fn start_inner(args: StartArgs) -> Result<ExitCode, CliError> {
 }
 
 /// `ordersync status NAME`.
-pub async fn status_command(args: StatusArgs) -> ExitCode {
-    exit(status_inner(args).await)
-}
-
-async fn status_inner(args: StatusArgs) -> Result<ExitCode, CliError> {
+pub async fn status_command(args: StatusArgs) -> Result<ExitCode, CliError> {
     let target = Target::from_env(args.target.state_machine_arn.as_deref()).await?;
     let execution = status(&target, &args.name).await?;
     if args.target.json {
@@ -157,11 +138,7 @@ async fn status_inner(args: StatusArgs) -> Result<ExitCode, CliError> {
 }
 
 /// `ordersync redrive NAME [--wait]`.
-pub async fn redrive_command(args: RedriveArgs) -> ExitCode {
-    exit(redrive_inner(args).await)
-}
-
-async fn redrive_inner(args: RedriveArgs) -> Result<ExitCode, CliError> {
+pub async fn redrive_command(args: RedriveArgs) -> Result<ExitCode, CliError> {
     let every = interval(args.interval)?;
     let target = Target::from_env(args.target.state_machine_arn.as_deref()).await?;
     let report = redrive(&target, &args.name).await?;
