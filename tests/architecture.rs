@@ -27,7 +27,9 @@ fn root() -> PathBuf {
 
 fn cargo() -> Command {
     let mut command = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-    command.current_dir(root());
+    // Under `.ci/test-at` the test runs with libfaketime preloaded; cargo need not (and the
+    // test kit's nested builds drop it for the same reason).
+    command.current_dir(root()).env_remove("LD_PRELOAD");
     command
 }
 

@@ -38,7 +38,13 @@ pub struct DemoOptions {
 }
 
 /// Runs the demo; prints as it goes.
-pub async fn demo(options: DemoOptions) -> Result<ExitCode, String> {
+pub async fn demo(options: DemoOptions) -> Result<ExitCode, crate::error::CliError> {
+    run_demo(options)
+        .await
+        .map_err(|e| crate::error::CliError::Failed(format!("demo: {e}")))
+}
+
+async fn run_demo(options: DemoOptions) -> Result<ExitCode, String> {
     // The demo runs at the real time (its shop is three whole KST days before now); the one
     // clock is shared by the shop, its server and every "now" below.
     let clock = ordersync_core::clock::system();

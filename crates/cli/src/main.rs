@@ -1,6 +1,6 @@
 //! `ordersync`: the operator's command line. A thin layer over the `ordersync_cli` library:
-//! parse arguments, build what the command needs once, call the library, map the outcome to an
-//! exit code (0 done, 1 the run or the input failed, 2 usage or configuration).
+//! parse arguments, call the command, print its `CliError` and exit with that error's code
+//! (0 done, 1 the run or the input failed, 2 usage or configuration).
 //!
 //! - `run`: execute `statemachine.asl.json` locally (local directory or S3 store);
 //! - `demo`: the same against the built-in sandbox NAVER and Google servers;
@@ -11,9 +11,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use ordersync_core::request::{Limits, RunRequest};
-use ordersync_core::window::{MAX_WINDOW, split};
-use serde::Serialize;
+use ordersync_cli::error::exit;
+use ordersync_cli::{aws, demo, plan, run};
 
 #[derive(Parser)]
 #[command(
@@ -34,7 +33,7 @@ enum Command {
         #[arg(long)]
         input: PathBuf,
         /// Payload store: a directory, or `s3://bucket/prefix`.
-        #[arg(long, default_value = ordersync_cli::run::DEFAULT_STORE)]
+        #[arg(long, default_value = run::DEFAULT_STORE)]
         store: String,
         /// Rerun (resume) an earlier execution by its name; default: a new name.
         #[arg(long)]
@@ -68,30 +67,11 @@ enum Command {
     Schema,
     /// Start the deployed state machine on an execution input; starting the same request
     /// again finds the first execution instead of starting another.
-    Start(ordersync_cli::aws::StartArgs),
+    Start(aws::StartArgs),
     /// Show an execution of the deployed state machine: status, dates, summary or error.
-    Status(ordersync_cli::aws::StatusArgs),
+    Status(aws::StatusArgs),
     /// Continue a failed execution from its failed step (same name, same input).
-    Redrive(ordersync_cli::aws::RedriveArgs),
-}
-
-#[derive(Serialize)]
-struct Plan<'a> {
-    secret_id: &'a str,
-    spreadsheet_id: &'a str,
-    tab: &'a str,
-    windows: Vec<String>,
-    columns: Vec<&'a str>,
-}
-
-fn read_input(path: &PathBuf) -> std::io::Result<Vec<u8>> {
-    if path.as_os_str() == "-" {
-        let mut buf = Vec::new();
-        std::io::Read::read_to_end(&mut std::io::stdin(), &mut buf)?;
-        Ok(buf)
-    } else {
-        std::fs::read(path)
-    }
+    Redrive(aws::RedriveArgs),
 }
 
 fn runtime() -> tokio::runtime::Runtime {
@@ -101,90 +81,9 @@ fn runtime() -> tokio::runtime::Runtime {
         .expect("a tokio runtime starts")
 }
 
-async fn run_command(
-    input: PathBuf,
-    store: String,
-    execution_name: Option<String>,
-    json: bool,
-    definition: Option<PathBuf>,
-    retry_time_scale: f64,
-) -> ExitCode {
-    let bytes = match read_input(&input) {
-        Ok(b) => b,
-        Err(e) => {
-            eprintln!("ordersync: cannot read {}: {e}", input.display());
-            return ExitCode::from(2);
-        }
-    };
-    // Any JSON goes to the state machine as is: the Plan step names what is wrong with it.
-    let request: serde_json::Value = match serde_json::from_slice(&bytes) {
-        Ok(v) => v,
-        Err(e) => {
-            eprintln!("ordersync: {} is not JSON: {e}", input.display());
-            return ExitCode::from(1);
-        }
-    };
-    let definition = match definition {
-        None => ordersync_local::definition::DEFINITION.to_owned(),
-        Some(path) => match std::fs::read_to_string(&path) {
-            Ok(text) => text,
-            Err(e) => {
-                eprintln!("ordersync: cannot read {}: {e}", path.display());
-                return ExitCode::from(2);
-            }
-        },
-    };
-    // A definition the runner cannot follow is refused before anything is built or written.
-    let machine = match ordersync_local::definition::machine(&definition) {
-        Ok(m) => m,
-        Err(e) => {
-            eprintln!("ordersync: cannot run this definition: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    let env = ordersync_core::config::ProcessEnv;
-    let store_config = ordersync_aws::store::StoreConfig::at(&env, &store);
-    let store = match ordersync_aws::AnyStore::open(&store_config).await {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("ordersync: store {store}: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    let config = ordersync_local::functions::LocalConfig::from_env(&env);
-    let parts = match async { ordersync_local::functions::LocalParts::open(config?).await }.await {
-        Ok(p) => p,
-        Err(e) => {
-            eprintln!("ordersync: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    let name = execution_name.unwrap_or_else(|| ordersync_cli::run::fresh_name("local"));
-    eprintln!("execution {name} (rerun it with --execution-name {name})");
-    let progress = ordersync_cli::progress::Progress::new();
-    let outcome = ordersync_local::definition::execute(
-        &machine,
-        &store,
-        &parts.functions(&store),
-        &progress,
-        ordersync_runner::Options { retry_time_scale },
-        &name,
-        request,
-    )
-    .await;
-    progress.finish();
-    match outcome {
-        Ok(outcome) => ordersync_cli::run::report(&name, &outcome, json),
-        Err(e) => {
-            eprintln!("ordersync: {e}");
-            ExitCode::from(2)
-        }
-    }
-}
-
 fn main() -> ExitCode {
     ordersync_core::tls::install_crypto_provider();
-    match Cli::parse().command {
+    let result = match Cli::parse().command {
         Command::Run {
             input,
             store,
@@ -192,70 +91,25 @@ fn main() -> ExitCode {
             json,
             definition,
             retry_time_scale,
-        } => runtime().block_on(run_command(
+        } => runtime().block_on(run::run_command(run::RunArgs {
             input,
             store,
             execution_name,
             json,
             definition,
             retry_time_scale,
-        )),
+        })),
         Command::Demo { dir, orders } => {
-            let options = ordersync_cli::demo::DemoOptions { dir, orders };
-            match runtime().block_on(ordersync_cli::demo::demo(options)) {
-                Ok(code) => code,
-                Err(e) => {
-                    eprintln!("ordersync demo: {e}");
-                    ExitCode::from(1)
-                }
-            }
+            runtime().block_on(demo::demo(demo::DemoOptions { dir, orders }))
         }
-        Command::Start(args) => runtime().block_on(ordersync_cli::aws::start_command(args)),
-        Command::Status(args) => runtime().block_on(ordersync_cli::aws::status_command(args)),
-        Command::Redrive(args) => runtime().block_on(ordersync_cli::aws::redrive_command(args)),
+        Command::Start(args) => runtime().block_on(aws::start_command(args)),
+        Command::Status(args) => runtime().block_on(aws::status_command(args)),
+        Command::Redrive(args) => runtime().block_on(aws::redrive_command(args)),
         Command::Schema => {
             print!("{}", ordersync_core::request::json_schema());
-            ExitCode::SUCCESS
+            Ok(ExitCode::SUCCESS)
         }
-        Command::Plan { input } => {
-            let bytes = match read_input(&input) {
-                Ok(b) => b,
-                Err(e) => {
-                    eprintln!("ordersync: cannot read {}: {e}", input.display());
-                    return ExitCode::from(2);
-                }
-            };
-            let limits = match Limits::from_env(&ordersync_core::config::ProcessEnv) {
-                Ok(limits) => limits,
-                Err(e) => {
-                    eprintln!("ordersync: configuration: {e}");
-                    return ExitCode::from(1);
-                }
-            };
-            let checked = RunRequest::parse(&bytes)
-                .and_then(|request| request.validate(&limits, chrono::Utc::now().fixed_offset()));
-            let run = match checked {
-                Ok(run) => run,
-                Err(e) => {
-                    eprintln!("ordersync: invalid input: {e}");
-                    return ExitCode::from(1);
-                }
-            };
-            let plan = Plan {
-                secret_id: &run.account.secret_id,
-                spreadsheet_id: &run.sheet.spreadsheet_id,
-                tab: &run.sheet.tab,
-                windows: split(run.from, run.to, MAX_WINDOW)
-                    .iter()
-                    .map(|w| w.id())
-                    .collect(),
-                columns: run.columns.iter().map(|c| c.header.as_str()).collect(),
-            };
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&plan).expect("plan serialises")
-            );
-            ExitCode::SUCCESS
-        }
-    }
+        Command::Plan { input } => plan::plan_command(&input),
+    };
+    exit(result)
 }

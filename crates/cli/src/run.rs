@@ -5,10 +5,90 @@
 //! default or to S3 (`--store s3://bucket/prefix`); the run's journal lives next to them, so
 //! `--execution-name` of an earlier run resumes it at the failed state, like a console redrive.
 
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use ordersync_aws::AnyStore;
+use ordersync_aws::store::StoreConfig;
+use ordersync_core::config::ProcessEnv;
 use ordersync_core::events::RunSummary;
-use ordersync_runner::Outcome;
+use ordersync_local::definition::{DEFINITION, execute, machine};
+use ordersync_local::functions::{LocalConfig, LocalParts};
+use ordersync_runner::{Machine, Options, Outcome};
+use serde_json::Value;
+
+use crate::error::CliError;
+use crate::input::read_input;
+use crate::progress::Progress;
+
+/// `ordersync run`'s options.
+#[derive(Debug, Clone)]
+pub struct RunArgs {
+    /// The execution input (`-` = standard input).
+    pub input: PathBuf,
+    /// A directory or `s3://bucket/prefix`.
+    pub store: String,
+    /// Resume this execution instead of starting a new one.
+    pub execution_name: Option<String>,
+    pub json: bool,
+    /// Another definition than the built-in one.
+    pub definition: Option<PathBuf>,
+    /// Scales Retry waits (1 = Step Functions timing).
+    pub retry_time_scale: f64,
+}
+
+/// `ordersync run`: read the input, load the definition, open the store and the clients, run
+/// (or resume) the execution, report. Every step that can fail does so before the next one
+/// starts anything.
+pub async fn run_command(args: RunArgs) -> Result<ExitCode, CliError> {
+    let request = read_request(&args.input)?;
+    let machine = load_machine(args.definition.as_deref())?;
+    let env = ProcessEnv;
+    let store = AnyStore::open(&StoreConfig::at(&env, &args.store))
+        .await
+        .map_err(|e| CliError::Usage(format!("store {}: {e}", args.store)))?;
+    let config = LocalConfig::from_env(&env).map_err(|e| CliError::Usage(e.to_string()))?;
+    let parts = LocalParts::open(config)
+        .await
+        .map_err(|e| CliError::Usage(e.to_string()))?;
+    let name = args.execution_name.unwrap_or_else(|| fresh_name("local"));
+    eprintln!("execution {name} (rerun it with --execution-name {name})");
+    let progress = Progress::new();
+    let outcome = execute(
+        &machine,
+        &store,
+        &parts.functions(&store),
+        &progress,
+        Options {
+            retry_time_scale: args.retry_time_scale,
+        },
+        &name,
+        request,
+    )
+    .await;
+    progress.finish();
+    let outcome = outcome.map_err(CliError::Usage)?;
+    Ok(report(&name, &outcome, args.json))
+}
+
+/// The execution input as JSON. Any JSON goes to the state machine as is: the Plan step names
+/// what is wrong with it.
+fn read_request(input: &Path) -> Result<Value, CliError> {
+    let bytes = read_input(input)?;
+    serde_json::from_slice(&bytes)
+        .map_err(|e| CliError::Failed(format!("{} is not JSON: {e}", input.display())))
+}
+
+/// The built-in definition or `path`'s; one the runner cannot follow is refused before anything
+/// is built or written.
+fn load_machine(path: Option<&Path>) -> Result<Machine, CliError> {
+    let definition = match path {
+        None => DEFINITION.to_owned(),
+        Some(path) => std::fs::read_to_string(path)
+            .map_err(|e| CliError::Usage(format!("cannot read {}: {e}", path.display())))?,
+    };
+    machine(&definition).map_err(|e| CliError::Usage(format!("cannot run this definition: {e}")))
+}
 
 /// Default local store for `ordersync run`.
 pub const DEFAULT_STORE: &str = "ordersync-data";

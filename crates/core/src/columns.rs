@@ -37,7 +37,7 @@ pub enum Field {
     ProductOrderStatus,
     /// productOrder.claimType, as a Korean label.
     ClaimType,
-    /// productOrder.claimStatus, as its NAVER code.
+    /// productOrder.claimStatus, as a Korean label (NAVER's code for a value we do not know).
     ClaimStatus,
     /// productOrder.productId (text).
     ProductId,
@@ -47,14 +47,20 @@ pub enum Field {
     ProductOption,
     /// productOrder.sellerProductCode.
     SellerProductCode,
-    /// productOrder.quantity (number).
+    /// productOrder.quantity: the quantity ordered, before any partial claim (number).
     Quantity,
+    /// productOrder.remainQuantity: the quantity now, after partial cancels and returns
+    /// (number; `quantity` when NAVER sends none).
+    RemainQuantity,
     /// productOrder.unitPrice (KRW number).
     UnitPrice,
     /// productOrder.totalProductAmount (KRW number).
     TotalProductAmount,
-    /// productOrder.totalPaymentAmount (KRW number).
+    /// productOrder.totalPaymentAmount: what was paid, before any partial claim (KRW number).
     TotalPaymentAmount,
+    /// productOrder.remainPaymentAmount: the payment now, after partial cancels and returns
+    /// (KRW number; `totalPaymentAmount` when NAVER sends none).
+    RemainPaymentAmount,
     /// productOrder.deliveryFeeAmount (KRW number).
     DeliveryFeeAmount,
     /// productOrder.expectedSettlementAmount (KRW number).
@@ -104,7 +110,7 @@ pub enum MaskKind {
 }
 
 impl Field {
-    pub const ALL: [Field; 32] = [
+    pub const ALL: [Field; 34] = [
         Field::ProductOrderId,
         Field::OrderId,
         Field::OrderDate,
@@ -117,9 +123,11 @@ impl Field {
         Field::ProductOption,
         Field::SellerProductCode,
         Field::Quantity,
+        Field::RemainQuantity,
         Field::UnitPrice,
         Field::TotalProductAmount,
         Field::TotalPaymentAmount,
+        Field::RemainPaymentAmount,
         Field::DeliveryFeeAmount,
         Field::ExpectedSettlementAmount,
         Field::PaymentMeans,
@@ -153,10 +161,14 @@ impl Field {
             Field::ProductName => "상품명",
             Field::ProductOption => "옵션",
             Field::SellerProductCode => "판매자상품코드",
-            Field::Quantity => "수량",
+            // The current values carry the familiar headers: an existing sheet's 수량 and
+            // 총결제금액 columns show what the order is now, not what it was.
+            Field::Quantity => "최초수량",
+            Field::RemainQuantity => "수량",
             Field::UnitPrice => "상품가격",
             Field::TotalProductAmount => "상품금액",
-            Field::TotalPaymentAmount => "총결제금액",
+            Field::TotalPaymentAmount => "최초결제금액",
+            Field::RemainPaymentAmount => "총결제금액",
             Field::DeliveryFeeAmount => "배송비",
             Field::ExpectedSettlementAmount => "정산예정금액",
             Field::PaymentMeans => "결제수단",
@@ -194,7 +206,7 @@ impl Field {
     }
 }
 
-const FIELD_NAMES: [&str; 32] = [
+const FIELD_NAMES: [&str; 34] = [
     "product_order_id",
     "order_id",
     "order_date",
@@ -207,9 +219,11 @@ const FIELD_NAMES: [&str; 32] = [
     "product_option",
     "seller_product_code",
     "quantity",
+    "remain_quantity",
     "unit_price",
     "total_product_amount",
     "total_payment_amount",
+    "remain_payment_amount",
     "delivery_fee_amount",
     "expected_settlement_amount",
     "payment_means",
@@ -254,9 +268,9 @@ impl Preset {
                 ProductOrderStatus,
                 ProductName,
                 ProductOption,
-                Quantity,
+                RemainQuantity,
                 TotalProductAmount,
-                TotalPaymentAmount,
+                RemainPaymentAmount,
                 OrdererName,
                 ReceiverName,
                 ReceiverTel,
@@ -272,7 +286,7 @@ impl Preset {
                 ProductOrderStatus,
                 ProductName,
                 ProductOption,
-                Quantity,
+                RemainQuantity,
                 ReceiverName,
                 ReceiverTel,
                 ZipCode,
@@ -288,8 +302,8 @@ impl Preset {
                 PaymentDate,
                 ProductOrderStatus,
                 ProductName,
-                Quantity,
-                TotalPaymentAmount,
+                RemainQuantity,
+                RemainPaymentAmount,
                 LastChangedDate,
             ],
         }

@@ -6,6 +6,14 @@
 //!
 //! This module does not decide *which* error a library failure is: each library error type
 //! implements [`Classify`] for that, next to the code that knows the failure.
+//!
+//! The rule: libraries return their own `thiserror` enums (`NaverError`, `SheetsError`,
+//! `InsertError`, `TransformError`, `SecretError`, `ConfigError`, `InvalidInput`, …) and never
+//! build a [`StepError`] deep inside. A `StepError` is made only at a stage handler's boundary
+//! (the `?` that turns a classified error into the invocation's answer) and at the few trait
+//! boundaries the stages share (`Source`, `CredentialStore`, `WriteGuard`). The caller's input
+//! (`request::InvalidInput`, `Ordersync.InvalidInput`) and the function's configuration
+//! (`config::ConfigError`, `Ordersync.Config`) are two types, not one type with a flag.
 
 use std::fmt;
 

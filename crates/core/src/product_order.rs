@@ -99,7 +99,8 @@ naver_enum!(
         ExchangeOption = "EXCHANGE_OPTION" / "옵션변경",
         DeliveryAddressChanged = "DELIVERY_ADDRESS_CHANGED" / "배송지변경",
         GiftReceived = "GIFT_RECEIVED" / "선물수락",
-        ClaimRejected = "CLAIM_REJECTED" / "클레임거부",
+        // NAVER's docs call it 클레임 철회 (the customer withdrew the claim), not a refusal.
+        ClaimRejected = "CLAIM_REJECTED" / "클레임철회",
         Dispatched = "DISPATCHED" / "발송처리",
         ClaimRequested = "CLAIM_REQUESTED" / "클레임요청",
         CollectDone = "COLLECT_DONE" / "수거완료",
@@ -107,6 +108,32 @@ naver_enum!(
         PurchaseDecided = "PURCHASE_DECIDED" / "구매확정",
         HopeDeliveryInfoChanged = "HOPE_DELIVERY_INFO_CHANGED" / "배송희망일변경",
         ClaimRedelivering = "CLAIM_REDELIVERING" / "재배송",
+        ClaimHoldbackReleased = "CLAIM_HOLDBACK_RELEASED" / "클레임보류해제",
+    }
+);
+
+naver_enum!(
+    /// `claimStatus`: NAVER's 19 values, labelled as the seller center shows them.
+    ClaimStatus {
+        CancelRequest = "CANCEL_REQUEST" / "취소요청",
+        Canceling = "CANCELING" / "취소처리중",
+        CancelDone = "CANCEL_DONE" / "취소완료",
+        CancelReject = "CANCEL_REJECT" / "취소철회",
+        ReturnRequest = "RETURN_REQUEST" / "반품요청",
+        ExchangeRequest = "EXCHANGE_REQUEST" / "교환요청",
+        Collecting = "COLLECTING" / "수거처리중",
+        CollectDone = "COLLECT_DONE" / "수거완료",
+        ExchangeRedelivering = "EXCHANGE_REDELIVERING" / "교환재배송중",
+        ReturnDone = "RETURN_DONE" / "반품완료",
+        ExchangeDone = "EXCHANGE_DONE" / "교환완료",
+        ReturnReject = "RETURN_REJECT" / "반품철회",
+        ExchangeReject = "EXCHANGE_REJECT" / "교환철회",
+        PurchaseDecisionHoldback = "PURCHASE_DECISION_HOLDBACK" / "구매확정보류",
+        PurchaseDecisionRequest = "PURCHASE_DECISION_REQUEST" / "구매확정요청",
+        PurchaseDecisionHoldbackRelease = "PURCHASE_DECISION_HOLDBACK_RELEASE" / "구매확정보류해제",
+        AdminCanceling = "ADMIN_CANCELING" / "직권취소중",
+        AdminCancelDone = "ADMIN_CANCEL_DONE" / "직권취소완료",
+        AdminCancelReject = "ADMIN_CANCEL_REJECT" / "직권취소철회",
     }
 );
 
@@ -115,7 +142,8 @@ naver_enum!(
     PlaceOrderStatus {
         NotYet = "NOT_YET" / "발주전",
         Ok = "OK" / "발주확인",
-        Cancel = "CANCEL" / "발주취소",
+        // 발주 확인 해제: the seller took back an order confirmation.
+        Cancel = "CANCEL" / "발주확인해제",
     }
 );
 
@@ -206,9 +234,8 @@ pub struct ProductOrder {
     pub product_order_status: Option<ProductOrderStatus>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub claim_type: Option<ClaimType>,
-    /// 19 values upstream; kept as NAVER's code.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub claim_status: Option<String>,
+    pub claim_status: Option<ClaimStatus>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub claim_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -330,7 +357,7 @@ pub struct ChangeStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub claim_type: Option<ClaimType>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub claim_status: Option<String>,
+    pub claim_status: Option<ClaimStatus>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub receiver_address_changed: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -370,6 +397,65 @@ impl PayloadSchema for OrdersSchema {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn claim_statuses_have_korean_labels_and_unknown_codes_pass_through() {
+        let all = [
+            "CANCEL_REQUEST",
+            "CANCELING",
+            "CANCEL_DONE",
+            "CANCEL_REJECT",
+            "RETURN_REQUEST",
+            "EXCHANGE_REQUEST",
+            "COLLECTING",
+            "COLLECT_DONE",
+            "EXCHANGE_REDELIVERING",
+            "RETURN_DONE",
+            "EXCHANGE_DONE",
+            "RETURN_REJECT",
+            "EXCHANGE_REJECT",
+            "PURCHASE_DECISION_HOLDBACK",
+            "PURCHASE_DECISION_REQUEST",
+            "PURCHASE_DECISION_HOLDBACK_RELEASE",
+            "ADMIN_CANCELING",
+            "ADMIN_CANCEL_DONE",
+            "ADMIN_CANCEL_REJECT",
+        ];
+        let mut labels = std::collections::HashSet::new();
+        for code in all {
+            let status = ClaimStatus::from_code(code);
+            assert_eq!(status.code(), code);
+            assert!(!status.label().is_ascii(), "{code} has a Korean label");
+            assert!(
+                labels.insert(status.label().to_owned()),
+                "{code}: label used twice"
+            );
+        }
+        assert_eq!(labels.len(), 19);
+        let new = ClaimStatus::from_code("SOMETHING_NEW");
+        assert_eq!(
+            (new.code(), new.label()),
+            ("SOMETHING_NEW", "SOMETHING_NEW")
+        );
+        let json: ClaimStatus = serde_json::from_str(r#""RETURN_REJECT""#).unwrap();
+        assert_eq!(serde_json::to_string(&json).unwrap(), r#""RETURN_REJECT""#);
+    }
+
+    #[test]
+    fn change_kinds_and_place_order_labels_follow_naver() {
+        assert_eq!(
+            LastChangedType::from_code("CLAIM_HOLDBACK_RELEASED").label(),
+            "클레임보류해제"
+        );
+        assert_eq!(
+            LastChangedType::from_code("CLAIM_REJECTED").label(),
+            "클레임철회"
+        );
+        assert_eq!(
+            PlaceOrderStatus::from_code("CANCEL").label(),
+            "발주확인해제"
+        );
+    }
 
     /// A detail object shaped like the reference's §2b example, with Korean text and emoji.
     const DETAIL: &str = r#"{

@@ -60,15 +60,21 @@ pub fn cell(order: &ImportedOrder, field: Field) -> Cell {
         Field::ClaimType => t(text(
             po.and_then(|p| p.claim_type.as_ref()).map(|c| c.label()),
         )),
-        Field::ClaimStatus => t(text(po.and_then(|p| p.claim_status.as_deref()))),
+        Field::ClaimStatus => t(text(
+            po.and_then(|p| p.claim_status.as_ref()).map(|c| c.label()),
+        )),
         Field::ProductId => t(text(po.and_then(|p| p.product_id.as_deref()))),
         Field::ProductName => t(text(po.and_then(|p| p.product_name.as_deref()))),
         Field::ProductOption => t(text(po.and_then(|p| p.product_option.as_deref()))),
         Field::SellerProductCode => t(text(po.and_then(|p| p.seller_product_code.as_deref()))),
         Field::Quantity => number(po.and_then(|p| p.quantity)),
+        Field::RemainQuantity => number(po.and_then(|p| p.remain_quantity.or(p.quantity))),
         Field::UnitPrice => number(po.and_then(|p| p.unit_price)),
         Field::TotalProductAmount => number(po.and_then(|p| p.total_product_amount)),
         Field::TotalPaymentAmount => number(po.and_then(|p| p.total_payment_amount)),
+        Field::RemainPaymentAmount => {
+            number(po.and_then(|p| p.remain_payment_amount.or(p.total_payment_amount)))
+        }
         Field::DeliveryFeeAmount => number(po.and_then(|p| p.delivery_fee_amount)),
         Field::ExpectedSettlementAmount => number(po.and_then(|p| p.expected_settlement_amount)),
         Field::PaymentMeans => t(text(o.and_then(|o| o.payment_means.as_deref()))),
@@ -163,6 +169,64 @@ mod tests {
         assert_eq!(by_header("송장번호"), text("0001234567890"));
         assert_eq!(by_header("최종변경일시"), text("2026-11-25 18:30:00"));
         assert_eq!(row.cells.len(), columns.len());
+    }
+
+    #[test]
+    fn after_a_partial_cancel_the_standard_columns_show_the_order_as_it_is_now() {
+        // Two of three items canceled: NAVER keeps quantity/totalPaymentAmount at the initial
+        // values and reports what is left in remainQuantity/remainPaymentAmount.
+        let order: ImportedOrder = serde_json::from_str(
+            r#"{"productOrderId": "2026112598765432102",
+                "detail": {"productOrder": {"productOrderId": "2026112598765432102",
+                  "productOrderStatus": "PAYED", "claimType": "CANCEL", "claimStatus": "CANCEL_DONE",
+                  "placeOrderStatus": "CANCEL",
+                  "quantity": 3, "initialQuantity": 3, "remainQuantity": 1,
+                  "totalPaymentAmount": 30000, "initialPaymentAmount": 30000, "remainPaymentAmount": 10000}}}"#,
+        )
+        .unwrap();
+        let standard = ColumnChoice::default().resolve().unwrap();
+        let cells = row(&order, &standard, &[]).cells;
+        let at = |h: &str| cells[standard.iter().position(|c| c.header == h).unwrap()].clone();
+        assert_eq!(at("수량"), Cell::Number(1));
+        assert_eq!(at("총결제금액"), Cell::Number(10000));
+
+        let choice: ColumnChoice = serde_json::from_str(
+            r#"{"list":[{"field":"quantity"},{"field":"total_payment_amount"},{"field":"claim_status"},{"field":"claim_type"}]}"#,
+        )
+        .unwrap();
+        let columns = choice.resolve().unwrap();
+        // The key column comes first whatever the list says.
+        let headers: Vec<&str> = columns.iter().map(|c| c.header.as_str()).collect();
+        assert_eq!(
+            headers,
+            [
+                "상품주문번호",
+                "최초수량",
+                "최초결제금액",
+                "클레임상태",
+                "클레임구분"
+            ]
+        );
+        assert_eq!(
+            row(&order, &columns, &[]).cells[1..],
+            [
+                Cell::Number(3),
+                Cell::Number(30000),
+                Cell::Text("취소완료".into()),
+                Cell::Text("취소".into())
+            ]
+        );
+    }
+
+    #[test]
+    fn without_remain_values_the_current_columns_fall_back_to_the_initial_ones() {
+        // order() has quantity 2 and totalPaymentAmount 31000 and no remain* fields (an
+        // answer without quantityClaimCompatibility, or an older payload).
+        let columns = ColumnChoice::default().resolve().unwrap();
+        let cells = row(&order(), &columns, &[]).cells;
+        let at = |h: &str| cells[columns.iter().position(|c| c.header == h).unwrap()].clone();
+        assert_eq!(at("수량"), Cell::Number(2));
+        assert_eq!(at("총결제금액"), Cell::Number(31000));
     }
 
     #[test]
