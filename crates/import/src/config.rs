@@ -37,8 +37,13 @@ impl CredentialSource {
 
 /// Everything the import function reads from its environment.
 pub struct ImportConfig {
-    /// `None` for a local run that names its own store (`ordersync run --store`).
-    pub store: Option<StoreConfig>,
+    pub store: StoreConfig,
+    pub settings: ImportSettings,
+}
+
+/// Everything but the store: what a local run (which names its own, `ordersync run --store`)
+/// reads too.
+pub struct ImportSettings {
     pub plan: PlanConfig,
     /// The client settings for one client that has the application's whole rate; the Lambda
     /// divides it by the Map's concurrency ([`NaverConfig::shared_by`]).
@@ -49,16 +54,16 @@ pub struct ImportConfig {
 impl ImportConfig {
     /// The Lambda's configuration: `ORDERSYNC_STORE` is required.
     pub fn from_env(env: &dyn Env) -> Result<Self, StepError> {
-        let store = StoreConfig::from_env(env)?;
-        let mut config = ImportConfig::without_store(env)?;
-        config.store = Some(store);
-        Ok(config)
-    }
-
-    /// Everything but the store, for a local run that names its own.
-    pub fn without_store(env: &dyn Env) -> Result<Self, StepError> {
         Ok(ImportConfig {
-            store: None,
+            store: StoreConfig::from_env(env)?,
+            settings: ImportSettings::from_env(env)?,
+        })
+    }
+}
+
+impl ImportSettings {
+    pub fn from_env(env: &dyn Env) -> Result<Self, StepError> {
+        Ok(ImportSettings {
             plan: PlanConfig::from_env(env)?,
             naver: NaverConfig::from_env(env)?,
             credentials: CredentialSource::from_env(env),

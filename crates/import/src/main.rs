@@ -13,7 +13,7 @@ use ordersync_aws::AnyStore;
 use ordersync_core::clock::SystemClock;
 use ordersync_core::config::ProcessEnv;
 use ordersync_core::plan::PlanConfig;
-use ordersync_core::{ErrorName, StepError, logging};
+use ordersync_core::{StepError, logging};
 use ordersync_import::config::ImportConfig;
 use ordersync_import::credentials::AnyCredentials;
 use ordersync_import::{deadline_from, handle_call, parse_call};
@@ -27,22 +27,19 @@ struct Parts {
 }
 
 async fn clients(config: &Result<ImportConfig, StepError>) -> Result<Parts, StepError> {
-    let config = config.as_ref().map_err(Clone::clone)?;
-    let store = config.store.as_ref().ok_or_else(|| {
-        StepError::new(
-            ErrorName::Internal,
-            "the Lambda's configuration has no store",
-        )
-    })?;
+    let ImportConfig { store, settings } = config.as_ref().map_err(Clone::clone)?;
     // The Map runs `max_concurrency` import instances at once against one application's
     // rate limit: each keeps to its share instead of collecting 429s.
-    let naver = config.naver.clone().shared_by(config.plan.max_concurrency);
+    let naver = settings
+        .naver
+        .clone()
+        .shared_by(settings.plan.max_concurrency);
     let http = http_client(&naver)?;
-    let credentials = AnyCredentials::open(config.credentials.clone()).await?;
+    let credentials = AnyCredentials::open(settings.credentials.clone()).await?;
     Ok(Parts {
         store: AnyStore::open(store).await?,
         source: NaverSource::new(http, naver, credentials),
-        plan: config.plan,
+        plan: settings.plan,
     })
 }
 

@@ -13,8 +13,14 @@ use crate::key::KeySource;
 /// Everything the insert function reads from its environment.
 #[derive(Debug, Clone)]
 pub struct InsertConfig {
-    /// `None` for a local run that names its own store (`ordersync run --store`).
-    pub store: Option<StoreConfig>,
+    pub store: StoreConfig,
+    pub settings: InsertSettings,
+}
+
+/// Everything but the store: what a local run (which names its own, `ordersync run --store`)
+/// reads too.
+#[derive(Debug, Clone)]
+pub struct InsertSettings {
     pub sheets: SheetsConfig,
     pub lease: LeaseConfig,
     pub key: KeySource,
@@ -23,16 +29,16 @@ pub struct InsertConfig {
 impl InsertConfig {
     /// The Lambda's configuration: `ORDERSYNC_STORE` is required.
     pub fn from_env(env: &dyn Env) -> Result<Self, StepError> {
-        let store = StoreConfig::from_env(env)?;
-        let mut config = InsertConfig::without_store(env)?;
-        config.store = Some(store);
-        Ok(config)
-    }
-
-    /// Everything but the store, for a local run that names its own.
-    pub fn without_store(env: &dyn Env) -> Result<Self, StepError> {
         Ok(InsertConfig {
-            store: None,
+            store: StoreConfig::from_env(env)?,
+            settings: InsertSettings::from_env(env)?,
+        })
+    }
+}
+
+impl InsertSettings {
+    pub fn from_env(env: &dyn Env) -> Result<Self, StepError> {
+        Ok(InsertSettings {
             sheets: SheetsConfig::from_env(env)?,
             lease: LeaseConfig::from_env(env)?,
             key: KeySource::from_env(env)?,

@@ -15,7 +15,7 @@ use ordersync_core::budget::deadline_from;
 use ordersync_core::clock::SystemClock;
 use ordersync_core::config::ProcessEnv;
 use ordersync_core::lease::LeaseConfig;
-use ordersync_core::{ErrorName, StepError, logging};
+use ordersync_core::{StepError, logging};
 use ordersync_insert::config::InsertConfig;
 use ordersync_insert::{handle, parse_event};
 use ordersync_sheets::SheetsClient;
@@ -28,18 +28,12 @@ struct Parts {
 }
 
 async fn clients(config: &Result<InsertConfig, StepError>) -> Result<Parts, StepError> {
-    let config = config.as_ref().map_err(Clone::clone)?;
-    let store = config.store.as_ref().ok_or_else(|| {
-        StepError::new(
-            ErrorName::Internal,
-            "the Lambda's configuration has no store",
-        )
-    })?;
-    let key = config.key.load().await?;
+    let InsertConfig { store, settings } = config.as_ref().map_err(Clone::clone)?;
+    let key = settings.key.load().await?;
     Ok(Parts {
         store: AnyStore::open(store).await?,
-        sheets: SheetsClient::new(&key, config.sheets.clone()).await?,
-        lease: config.lease,
+        sheets: SheetsClient::new(&key, settings.sheets.clone()).await?,
+        lease: settings.lease,
     })
 }
 

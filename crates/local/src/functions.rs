@@ -19,9 +19,9 @@ use ordersync_core::lease::LeaseConfig;
 use ordersync_core::plan::PlanConfig;
 use ordersync_core::source::Source;
 use ordersync_core::store::Store;
-use ordersync_import::config::ImportConfig;
+use ordersync_import::config::ImportSettings;
 use ordersync_import::credentials::AnyCredentials;
-use ordersync_insert::config::InsertConfig;
+use ordersync_insert::config::InsertSettings;
 use ordersync_naver::{NaverSource, config::http_client};
 use ordersync_runner::{Failure, Invoker};
 use ordersync_sheets::SheetsClient;
@@ -168,8 +168,8 @@ impl<S: Store, N: Source> Invoker for LocalFunctions<'_, S, N> {
 /// What a local run reads from its environment: the import and insert functions' own
 /// configuration, without the store (`ordersync run` names its own with `--store`).
 pub struct LocalConfig {
-    pub import: ImportConfig,
-    pub insert: InsertConfig,
+    pub import: ImportSettings,
+    pub insert: InsertSettings,
 }
 
 impl LocalConfig {
@@ -177,8 +177,8 @@ impl LocalConfig {
     /// `ORDERSYNC_STORE`.
     pub fn from_env(env: &dyn Env) -> Result<Self, StepError> {
         Ok(LocalConfig {
-            import: ImportConfig::without_store(env)?,
-            insert: InsertConfig::without_store(env)?,
+            import: ImportSettings::from_env(env)?,
+            insert: InsertSettings::from_env(env)?,
         })
     }
 }

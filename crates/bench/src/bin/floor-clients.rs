@@ -23,19 +23,19 @@ async fn main() -> Result<(), Error> {
     let store = AnyStore::open(&StoreConfig::from_env(&env)?).await?;
     let naver = match which.as_str() {
         "import" => {
-            let config = ImportConfig::from_env(&env)?;
+            let settings = ImportConfig::from_env(&env)?.settings;
             Some((
-                http_client(&config.naver)?,
-                AnyCredentials::open(config.credentials).await?,
+                http_client(&settings.naver)?,
+                AnyCredentials::open(settings.credentials).await?,
             ))
         }
         _ => None,
     };
     let sheets = match which.as_str() {
         "insert" => {
-            let config = InsertConfig::from_env(&env)?;
-            let key = config.key.load().await?;
-            Some(SheetsClient::new(&key, config.sheets).await?)
+            let settings = InsertConfig::from_env(&env)?.settings;
+            let key = settings.key.load().await?;
+            Some(SheetsClient::new(&key, settings.sheets).await?)
         }
         _ => None,
     };
