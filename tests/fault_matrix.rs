@@ -137,8 +137,17 @@ impl Rig {
         assert!(summary(&outcome).appended > 0, "{tab}: {outcome:?}");
         self.google.person_add_column(BOOK, tab, NOTE_HEADER, 1);
         let mut values = self.google.values(BOOK, tab);
+        // NAVER's feed is a snapshot, so the full range shows the first day's orders as they
+        // were: make every third status stale, for the full run to have rows to update.
+        let status = values[0]
+            .iter()
+            .position(|h| h == "주문상태")
+            .expect("a status column");
         for (i, row) in values.iter_mut().enumerate().skip(1) {
             row[1] = format!("seller note {i}");
+            if i % 3 == 0 {
+                row[status] = "stale".into();
+            }
         }
         self.google.set_values(BOOK, tab, values);
     }

@@ -6,14 +6,17 @@
 //! - `POST /v1/oauth2/token`: form body only (query-string parameters get 415), bcrypt
 //!   `client_secret_sign` checked exactly, `timestamp` valid for 5 minutes either way, one token
 //!   per (`type`, `account_id`) reused while it has 30 minutes or more left ([`auth`]);
-//! - `GET /v1/pay-order/seller/product-orders/last-changed-statuses`: exact
+//! - `GET /v1/pay-order/seller/product-orders/last-changed-statuses`, **a snapshot like
+//!   NAVER's** (one record per product order, its latest listed change; see [`shop`]): exact
 //!   `yyyy-MM-ddTHH:mm:ss.SSS+09:00` dates (a raw `+` that decoded to a space is 400 `4000`),
 //!   windows of at most 24 h (else `104139`), no future `lastChangedTo`, at most 300 rows, and
 //!   `more` paging that resumes exactly after the last row, ties included;
 //! - `POST /v1/pay-order/seller/product-orders/query`: JSON body, 1–300 ids, unknown or hidden
-//!   ids silently absent, the current detail of each product order;
+//!   ids silently absent, the current detail of each product order (which alone shows a
+//!   delivery completion, [`FakeNaver::deliver_orders`]);
 //!
-//! with a bearer token (else 401 `GW.AUTHN`), a token bucket per (path, application) with the
+//! with a bearer token (else 401 `GW.AUTHN`), a token bucket per (path, application) — NAVER's
+//! 2 per second by default — with the
 //! `GNCP-GW-RateLimit-*` headers (429 `GW.RATE_LIMIT` past it), a `GNCP-GW-Trace-ID` on every
 //! answer and gateway-shaped JSON error bodies. Tests steer it with [`FakeNaver::inject`]
 //! (FIFO faults, including malformed answers: HTML pages, empty or truncated bodies, rewritten
@@ -56,6 +59,9 @@ pub use shop::{ChangeEvent, Shop, naver_time};
 use crate::orders::Rng;
 use server::Shared;
 
+/// NAVER's rate for an own-store application: 2 requests per second per API (reference §3).
+pub const NAVER_RATE_PER_SEC: u32 = 2;
+
 /// How to build the fake store and server.
 #[derive(Debug, Clone)]
 pub struct FakeNaverConfig {
@@ -84,7 +90,8 @@ impl Default for FakeNaverConfig {
 
 impl FakeNaverConfig {
     /// Seed 1, 200 orders over three whole KST days ending at the last KST midnight at least an
-    /// hour before `clock`'s now ([`whole_days_before`]), 10 calls per second, no latency.
+    /// hour before `clock`'s now ([`whole_days_before`]), NAVER's 2 calls per second per API
+    /// (burst 4) for an own-store application, no latency.
     ///
     /// Whole days: a request cut at KST dates then sees the same orders at any hour (the shop
     /// is the same seeded layout, shifted by whole days), and "an hour after the span" is
@@ -96,7 +103,7 @@ impl FakeNaverConfig {
             orders: 200,
             from,
             to,
-            rate_per_sec: 10,
+            rate_per_sec: NAVER_RATE_PER_SEC,
             latency: Duration::ZERO,
             clock,
         }
@@ -290,9 +297,49 @@ impl FakeNaver {
     }
 
     /// Moves up to `count` product orders one step along their life (paid → dispatched →
-    /// purchase decided) at `at`, as if customers and couriers acted; the change feed lists the
-    /// new changes and the details show the new status. Returns the ids that changed.
+    /// purchase decided) at `at`, as if sellers and customers acted; each one's feed record is
+    /// overwritten by the new change and its detail shows the new status (a dispatch also its
+    /// carrier and tracking number). Returns the ids that changed.
     pub fn advance_orders(&self, count: usize, at: DateTime<FixedOffset>) -> Vec<String> {
+        self.change_shop(count, |shop, id| shop.advance(id, at).is_some())
+    }
+
+    /// Completes the delivery of up to `count` product orders being delivered, at `at`: only
+    /// `/query` shows it (`DELIVERED`, `deliveredDate`); their feed records stay as they were,
+    /// as NAVER's do (reference §2e). Returns the ids delivered.
+    pub fn deliver_orders(&self, count: usize, at: DateTime<FixedOffset>) -> Vec<String> {
+        self.change_shop(count, |shop, id| shop.deliver(id, at))
+    }
+
+    /// Cancels one unit of up to `count` paid product orders of several units, at `at`
+    /// ([`Shop::cancel_one`]). Returns the ids changed.
+    pub fn cancel_one_unit(&self, count: usize, at: DateTime<FixedOffset>) -> Vec<String> {
+        self.change_shop(count, |shop, id| shop.cancel_one(id, at).is_some())
+    }
+
+    /// Adds `orders` new orders paid in `[from, to)` ([`Shop::add_orders`]). Returns their
+    /// product order ids.
+    pub fn add_orders(
+        &self,
+        seed: u64,
+        orders: usize,
+        from: DateTime<FixedOffset>,
+        to: DateTime<FixedOffset>,
+    ) -> Vec<String> {
+        let mut slot = self
+            .shared
+            .shop
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        Arc::make_mut(&mut slot).add_orders(seed, orders, from, to)
+    }
+
+    /// Applies `change` to product orders in generation order until `count` of them changed.
+    fn change_shop(
+        &self,
+        count: usize,
+        mut change: impl FnMut(&mut Shop, &str) -> bool,
+    ) -> Vec<String> {
         let mut slot = self
             .shared
             .shop
@@ -304,7 +351,7 @@ impl FakeNaver {
             if changed.len() == count {
                 break;
             }
-            if shop.advance(&id, at).is_some() {
+            if change(shop, &id) {
                 changed.push(id);
             }
         }

@@ -815,7 +815,8 @@ fn feed(
         .transpose()?;
 
     let (start, end) = shop.range(from, to);
-    let window = &shop.events()[start..end];
+    // The snapshot: each product order's latest record only (reference §2e).
+    let window = &shop.records()[start..end];
     let begin = cursor.as_ref().map_or(0, |(millis, id)| {
         window.partition_point(|e| e.key() < (*millis, id.as_str()))
     });

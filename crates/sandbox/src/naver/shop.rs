@@ -15,8 +15,15 @@
 //! product order whose status is `DISPOSED_BY_ROBOTS`, a value no client knows; extra fields
 //! our model does not declare.
 //!
+//! **The change feed is a snapshot, as NAVER's is** (reference §2e): each product order has one
+//! feed record, its latest listed change, overwritten by the next one; `lastChangedFrom/To`
+//! filter on that one date ([`Shop::records`]). The full history stays available for tests
+//! ([`Shop::events`]) but is never served. Some changes touch only the detail that `/query`
+//! returns, never the feed record: a delivery completion ([`Shop::deliver`]).
+//!
 //! This is not a model of NAVER's state machine: claims are simplified to a few realistic
-//! paths, and nothing changes after generation (the shop is immutable; the server only hides).
+//! paths. After generation the shop changes only through [`Shop::advance`],
+//! [`Shop::deliver`], [`Shop::cancel_one`] and [`Shop::add_orders`].
 
 use std::collections::HashMap;
 
@@ -36,6 +43,9 @@ pub fn naver_time(t: DateTime<FixedOffset>) -> String {
         .format("%Y-%m-%dT%H:%M:%S%.3f%:z")
         .to_string()
 }
+
+/// The least time between dispatch and delivery completion in [`Shop::deliver`].
+pub const COURIER_TIME: TimeDelta = TimeDelta::hours(12);
 
 /// A `productOrderStatus` no client knows, to prove unknown values flow through.
 pub const UNKNOWN_STATUS: &str = "DISPOSED_BY_ROBOTS";
@@ -108,8 +118,13 @@ impl ChangeEvent {
 pub struct Shop {
     from: DateTime<FixedOffset>,
     to: DateTime<FixedOffset>,
-    /// Every change, sorted by [`ChangeEvent::key`].
+    /// Every change, sorted by [`ChangeEvent::key`]: the history, never served.
     events: Vec<ChangeEvent>,
+    /// The feed: each product order's latest change only, sorted by [`ChangeEvent::key`].
+    records: Vec<ChangeEvent>,
+    /// `lastChangedDate` (ms) of each product order's record, to find it in `records`.
+    record_ms: HashMap<String, i64>,
+    seed: u64,
     /// Product order ids in generation order.
     ids: Vec<String>,
     details: HashMap<String, Value>,
@@ -360,10 +375,18 @@ impl Shop {
             }
         }
         events.sort_by(|a, b| a.key().cmp(&b.key()));
+        let records = latest_records(&events);
+        let record_ms = records
+            .iter()
+            .map(|e| (e.product_order_id.clone(), e.key().0))
+            .collect();
         Shop {
             from,
             to,
             events,
+            records,
+            record_ms,
+            seed,
             ids,
             details,
         }
@@ -379,31 +402,37 @@ impl Shop {
         self.ids.clone()
     }
 
-    /// Every change event, in feed order.
+    /// Every change that ever happened, in time order: the history NAVER does not serve.
     pub fn events(&self) -> &[ChangeEvent] {
         &self.events
     }
 
-    /// Change events with `lastChangedDate` in `[from, to]` (inclusive both ends, like the
-    /// API), in feed order.
+    /// The change feed as NAVER keeps it: one record per product order, its latest change, in
+    /// feed order.
+    pub fn records(&self) -> &[ChangeEvent] {
+        &self.records
+    }
+
+    /// The feed records with `lastChangedDate` in `[from, to]` (inclusive both ends, like the
+    /// API), in feed order: what the feed answers for that range now.
     pub fn changes_between(
         &self,
         from: DateTime<FixedOffset>,
         to: DateTime<FixedOffset>,
     ) -> Vec<ChangeEvent> {
         let (start, end) = self.range(from, to);
-        self.events[start..end].to_vec()
+        self.records[start..end].to_vec()
     }
 
-    /// Index range of events in `[from, to]`.
+    /// Index range of feed records in `[from, to]`.
     pub(crate) fn range(
         &self,
         from: DateTime<FixedOffset>,
         to: DateTime<FixedOffset>,
     ) -> (usize, usize) {
-        let start = self.events.partition_point(|e| e.last_changed_date < from);
+        let start = self.records.partition_point(|e| e.last_changed_date < from);
         let end = self
-            .events
+            .records
             .partition_point(|e| e.last_changed_date <= to)
             .max(start);
         (start, end)
@@ -463,27 +492,178 @@ impl Shop {
             product_order_status: status,
             ..latest
         };
+        let tracking = self.tracking_number(product_order_id);
         let detail = self.details.get_mut(product_order_id)?;
         let po = &mut detail["productOrder"];
         po["productOrderStatus"] = json!(status);
         if status == DECIDED.1 {
             po["decisionDate"] = json!(naver_time(at));
+            if let Some(delivery) = detail.get_mut("delivery") {
+                delivery["deliveryStatus"] = json!("DELIVERY_COMPLETION");
+            }
         } else {
             po["placeOrderStatus"] = json!("OK");
+            detail["delivery"] = json!({
+                "deliveryCompany": "CJGLS",
+                "trackingNumber": tracking,
+                "deliveryMethod": "DELIVERY",
+                "deliveryStatus": "DELIVERING",
+                "sendDate": naver_time(at),
+                "isWrongTrackingNumber": false,
+            });
         }
-        let position = self.events.partition_point(|e| e.key() < event.key());
-        self.events.insert(position, event.clone());
-        self.to = self.to.max(at + TimeDelta::milliseconds(1));
+        self.record(event.clone());
         Some(event)
     }
 
-    /// The latest change of a product order.
-    pub fn latest_change(&self, product_order_id: &str) -> Option<&ChangeEvent> {
-        self.events
-            .iter()
-            .rev()
-            .find(|e| e.product_order_id == product_order_id)
+    /// A 12-digit tracking number, fixed per product order and seed.
+    fn tracking_number(&self, product_order_id: &str) -> String {
+        let mut rng = Rng::new(
+            self.seed
+                ^ product_order_id
+                    .bytes()
+                    .fold(0u64, |h, b| h.wrapping_mul(31).wrapping_add(b as u64)),
+        );
+        format!("{:012}", rng.below(1_000_000_000_000))
     }
+
+    /// Adds `event` to the history and makes it the product order's feed record, replacing the
+    /// one before (the feed is a snapshot).
+    fn record(&mut self, event: ChangeEvent) {
+        if let Some(old) = self.record_index(&event.product_order_id) {
+            self.records.remove(old);
+        }
+        self.record_ms
+            .insert(event.product_order_id.clone(), event.key().0);
+        let at = self.records.partition_point(|e| e.key() < event.key());
+        self.records.insert(at, event.clone());
+        let at = self.events.partition_point(|e| e.key() < event.key());
+        self.events.insert(at, event.clone());
+        self.to = self
+            .to
+            .max(event.last_changed_date + TimeDelta::milliseconds(1));
+    }
+
+    /// The courier's delivery completion of a product order being delivered, at `at`: the
+    /// detail becomes `DELIVERED` with its `deliveredDate`, and the feed record stays exactly as
+    /// it was (a delivery completion is not a listed change, §2e). `false` when the product
+    /// order is not `DELIVERING` now, or was sent less than [`COURIER_TIME`] before `at`.
+    pub fn deliver(&mut self, product_order_id: &str, at: DateTime<FixedOffset>) -> bool {
+        let Some(detail) = self.details.get_mut(product_order_id) else {
+            return false;
+        };
+        let sent = detail["delivery"]["sendDate"]
+            .as_str()
+            .and_then(|t| DateTime::parse_from_rfc3339(t).ok());
+        if detail["productOrder"]["productOrderStatus"] != json!("DELIVERING")
+            || detail["productOrder"].get("claimType").is_some()
+            || sent.is_some_and(|sent| sent > at - COURIER_TIME)
+        {
+            return false;
+        }
+        detail["productOrder"]["productOrderStatus"] = json!("DELIVERED");
+        if let Some(delivery) = detail.get_mut("delivery") {
+            delivery["deliveryStatus"] = json!("DELIVERY_COMPLETION");
+            delivery["deliveredDate"] = json!(naver_time(at));
+        }
+        true
+    }
+
+    /// The customer cancels one unit of a paid product order of two or more units, and NAVER
+    /// completes it at once: a `CLAIM_COMPLETED` feed record, `remainQuantity` and
+    /// `remainPaymentAmount` lowered by one unit, `quantity`/`totalPaymentAmount` (the initial
+    /// values) unchanged. `None` when the product order is not a paid one of several units.
+    pub fn cancel_one(
+        &mut self,
+        product_order_id: &str,
+        at: DateTime<FixedOffset>,
+    ) -> Option<ChangeEvent> {
+        let latest = self.latest_change(product_order_id)?.clone();
+        if latest.product_order_status != "PAYED"
+            || latest.claim_type.is_some()
+            || at <= latest.last_changed_date
+        {
+            return None;
+        }
+        let detail = self.details.get_mut(product_order_id)?;
+        let po = &mut detail["productOrder"];
+        let remain = po["remainQuantity"].as_i64().or(po["quantity"].as_i64())?;
+        if remain < 2 {
+            return None;
+        }
+        let amount = po["remainPaymentAmount"]
+            .as_i64()
+            .or(po["totalPaymentAmount"].as_i64())?;
+        let unit = amount / remain;
+        po["remainQuantity"] = json!(remain - 1);
+        po["remainPaymentAmount"] = json!(amount - unit);
+        po["claimType"] = json!("CANCEL");
+        po["claimStatus"] = json!("CANCEL_DONE");
+        let event = ChangeEvent {
+            last_changed_date: at.with_timezone(&kst()),
+            last_changed_type: "CLAIM_COMPLETED",
+            claim_type: Some("CANCEL"),
+            claim_status: Some("CANCEL_DONE"),
+            ..latest
+        };
+        self.record(event.clone());
+        Some(event)
+    }
+
+    /// `orders` new orders paid in `[from, to)` (generated like the shop's own, from `seed`),
+    /// each product order's feed record and detail added. Their ids follow the payment day, so
+    /// a different seed keeps them apart from the shop's. Returns the new product order ids.
+    pub fn add_orders(
+        &mut self,
+        seed: u64,
+        orders: usize,
+        from: DateTime<FixedOffset>,
+        to: DateTime<FixedOffset>,
+    ) -> Vec<String> {
+        let more = Shop::generate(seed, orders, from, to);
+        let mut added = Vec::new();
+        for id in &more.ids {
+            if self.details.contains_key(id) {
+                continue;
+            }
+            let Some(detail) = more.details.get(id) else {
+                continue;
+            };
+            self.details.insert(id.clone(), detail.clone());
+            self.ids.push(id.clone());
+            if let Some(record) = more.latest_change(id) {
+                self.record(record.clone());
+            }
+            added.push(id.clone());
+        }
+        added
+    }
+
+    /// The feed record of a product order: its latest listed change.
+    pub fn latest_change(&self, product_order_id: &str) -> Option<&ChangeEvent> {
+        self.record_index(product_order_id)
+            .map(|at| &self.records[at])
+    }
+
+    fn record_index(&self, product_order_id: &str) -> Option<usize> {
+        let ms = *self.record_ms.get(product_order_id)?;
+        let at = self
+            .records
+            .partition_point(|e| e.key() < (ms, product_order_id));
+        (self.records.get(at)?.product_order_id == product_order_id).then_some(at)
+    }
+}
+
+/// Each product order's latest event, in feed order.
+fn latest_records(events: &[ChangeEvent]) -> Vec<ChangeEvent> {
+    let mut latest: HashMap<&str, &ChangeEvent> = HashMap::new();
+    for event in events {
+        // `events` is sorted by time, so a later one is a later change.
+        latest.insert(&event.product_order_id, event);
+    }
+    let mut records: Vec<ChangeEvent> = latest.into_values().cloned().collect();
+    records.sort_by(|a, b| a.key().cmp(&b.key()));
+    records
 }
 
 /// The first dispatch run (14:00:00.000 or 17:30:00.000 KST) at or after `after`.
@@ -828,9 +1008,28 @@ mod tests {
                     && shop.latest_change(id).unwrap().claim_type.is_none()
             })
             .expect("some paid order");
+        let was = shop.latest_change(&paid).unwrap().clone();
+        let records = shop.records().len();
+        assert_eq!(
+            shop.changes_between(was.last_changed_date, was.last_changed_date)
+                .iter()
+                .filter(|e| e.product_order_id == paid)
+                .count(),
+            1
+        );
         let event = shop.advance(&paid, at).expect("a paid order advances");
         assert_eq!(event.product_order_status, "DELIVERING");
         assert_eq!(shop.events().len(), before + 1);
+        // The feed is a snapshot: the record moved; the old date no longer lists the order.
+        assert_eq!(shop.records().len(), records);
+        assert!(
+            shop.changes_between(was.last_changed_date, was.last_changed_date)
+                .iter()
+                .all(|e| e.product_order_id != paid)
+        );
+        let delivery = &shop.detail_json(&paid).unwrap()["delivery"];
+        assert_eq!(delivery["deliveryStatus"], "DELIVERING");
+        assert_eq!(delivery["trackingNumber"].as_str().unwrap().len(), 12);
         assert!(
             shop.events().windows(2).all(|w| w[0].key() < w[1].key()),
             "feed order kept"
@@ -841,11 +1040,63 @@ mod tests {
             "DELIVERING"
         );
         assert_eq!(shop.changes_between(at, at).len(), 1);
+        // A delivery completion shows in the detail only; the feed record stays.
+        let record = shop.latest_change(&paid).unwrap().clone();
+        assert!(
+            !shop.deliver(&paid, at + TimeDelta::seconds(30)),
+            "not the same hour"
+        );
+        let arrives = at + COURIER_TIME;
+        assert!(shop.deliver(&paid, arrives));
+        assert!(!shop.deliver(&paid, arrives), "delivered once");
+        assert_eq!(shop.latest_change(&paid).unwrap(), &record);
+        let detail = shop.detail_json(&paid).unwrap();
+        assert_eq!(detail["productOrder"]["productOrderStatus"], "DELIVERED");
+        assert_eq!(detail["delivery"]["deliveredDate"], naver_time(arrives));
         // Not backwards in time, and decided orders stay decided.
         assert!(shop.advance(&paid, at).is_none());
-        let decided = shop.advance(&paid, at + TimeDelta::minutes(1)).unwrap();
+        let decided = shop
+            .advance(&paid, arrives + TimeDelta::minutes(1))
+            .unwrap();
         assert_eq!(decided.product_order_status, "PURCHASE_DECIDED");
-        assert!(shop.advance(&paid, at + TimeDelta::minutes(2)).is_none());
+        assert!(
+            shop.advance(&paid, arrives + TimeDelta::minutes(2))
+                .is_none()
+        );
+        assert!(
+            shop.records().windows(2).all(|w| w[0].key() < w[1].key()),
+            "one record per order, in feed order"
+        );
+    }
+
+    #[test]
+    fn a_partial_cancel_lowers_the_remaining_values_only_and_new_orders_join() {
+        let mut shop = shop(200);
+        let at = shop.span().1 + TimeDelta::hours(1);
+        let id = shop
+            .product_order_ids()
+            .into_iter()
+            .find(|id| shop.cancel_one(id, at).is_some())
+            .expect("a paid order of several units");
+        let po = &shop.detail_json(&id).unwrap()["productOrder"];
+        let quantity = po["quantity"].as_i64().unwrap();
+        assert_eq!(po["remainQuantity"].as_i64().unwrap(), quantity - 1);
+        assert!(po["remainPaymentAmount"].as_i64() < po["totalPaymentAmount"].as_i64());
+        assert_eq!(po["claimStatus"], "CANCEL_DONE");
+        assert_eq!(
+            shop.latest_change(&id).unwrap().last_changed_type,
+            "CLAIM_COMPLETED"
+        );
+
+        let before = shop.product_order_ids().len();
+        let added = shop.add_orders(99, 5, at, at + TimeDelta::hours(1));
+        assert!(!added.is_empty());
+        assert_eq!(shop.product_order_ids().len(), before + added.len());
+        for id in &added {
+            let record = shop.latest_change(id).unwrap();
+            assert!(record.last_changed_date >= at);
+            assert!(shop.detail_json(id).is_some());
+        }
     }
 
     #[test]
