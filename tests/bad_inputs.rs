@@ -49,7 +49,9 @@ fn corpus() -> Vec<(Value, &'static str)> {
         (json!(42), "expected struct RunRequest"),
         (json!({}), "missing field"),
         (without(&["account"]), "account"),
-        (without(&["range"]), "range"),
+        // Without a range it is a sync, and a tab's first sync needs `since`.
+        (without(&["range"]), "needs `since`"),
+        (with(&["since"], json!("2026-10-01")), "since is for a sync"),
         (without(&["sheet"]), "sheet"),
         (without(&["range", "to"]), "range"),
         (without(&["sheet", "spreadsheet_id"]), "spreadsheet_id"),

@@ -1111,6 +1111,7 @@ async fn exact_numeric_key_case() -> String {
             &lease,
             &ordersync_core::clock::SystemClock,
             InsertEvent {
+                sync: None,
                 execution: "short-ids".into(),
                 sheet: SheetTarget {
                     spreadsheet_id: BOOK.into(),

@@ -32,6 +32,22 @@ fn plan_of_the_example_request_lists_windows_and_columns() {
     );
     assert_eq!(plan["columns"][0], "상품주문번호");
     assert_eq!(plan["tab"], "스마트스토어 주문");
+    assert_eq!(plan["kind"], "range");
+}
+
+#[test]
+fn plan_of_the_example_sync_says_where_a_first_sync_starts() {
+    let out = ordersync(&["plan", "--input", "examples/sync.json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let plan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(plan["kind"], "sync");
+    // A sync's windows come from the tab's cursor when it runs.
+    assert_eq!(plan["windows"], serde_json::json!([]));
+    assert_eq!(plan["since"], "2026-11-01T00:00:00+09:00");
 }
 
 #[test]

@@ -96,9 +96,16 @@ fn readme_python_execution_name_matches_the_rust_rule() {
             "range": {"from": "2026-11-01T09:30:00.123+09:00", "to": "2026-11-02T00:00:00Z"},
             "sheet": {"spreadsheet_id": "x", "tab": "주문 (2026) \"확정\" / 취소\\반품 😀"}
         }),
+        serde_json::json!({
+            "account": {"secret_id": "ordersync/naver/my-store"},
+            "since": "2026-11-01",
+            "sheet": {"spreadsheet_id": "1AbCdEfGhIjKlMnOpQrStUvWxYz0123456789_-abcd", "tab": "스마트스토어 주문"}
+        }),
     ];
+    // A sync is named by its KST minute: 23:59:30 UTC is 08:59 the next day in Seoul.
+    let now = "2026-11-24T23:59:30+00:00";
     let script = format!(
-        "{block}\n\nimport json, sys\nfor arg in sys.argv[1:]:\n    print(execution_name(json.loads(arg)))\n"
+        "{block}\n\nimport json, sys\nnow = datetime.datetime.fromisoformat(\"{now}\")\nfor arg in sys.argv[1:]:\n    print(execution_name(json.loads(arg), now))\n"
     );
     let output = std::process::Command::new("python3")
         .arg("-c")
@@ -123,9 +130,13 @@ fn readme_python_execution_name_matches_the_rust_rule() {
         .collect();
     let rust: Vec<String> = requests
         .iter()
-        .map(|r| execution_name(&RunRequest::parse(r.to_string().as_bytes()).unwrap()))
+        .map(|r| {
+            let request = RunRequest::parse(r.to_string().as_bytes()).unwrap();
+            execution_name(&request, now.parse().unwrap())
+        })
         .collect();
     assert_eq!(python, rust);
+    assert!(rust[2].starts_with("os-sync-202611250859-"), "{}", rust[2]);
     assert_eq!(rust[0], "os-20261101-20261103-d1bed2285c6f6b68");
 
     // The boto3 block is not run (no AWS here), but it must at least be valid Python.

@@ -78,6 +78,7 @@ async fn built_insert_binary_upserts_and_respects_the_lease() {
     let mut function = FunctionProcess::spawn(&binary, &env);
 
     let event = InsertEvent {
+        sync: None,
         execution: "exec-insert".into(),
         sheet: SheetTarget {
             spreadsheet_id: "sheet-e2e".into(),

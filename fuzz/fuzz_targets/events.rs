@@ -1,7 +1,9 @@
 //! Fuzzes what the Lambdas do with an event before any I/O: parse it, then the pure checks and
 //! planning that follow. Arbitrary bytes are read as
-//! - the execution input (`RunRequest::parse`, `validate`, `plan_request`): when the plan
-//!   succeeds its windows must tile the requested range, each a valid window of at most 24 h;
+//! - the execution input (`RunRequest::parse`, `validate`, then `plan_range` for a range, or a
+//!   first sync's span (`cursor::sync_span` from `since`) split into windows): when planning
+//!   succeeds the windows must tile the span, each a valid window of at most 24 h (a sync's
+//!   cursor read and recheck write are store I/O, not fuzzed here);
 //! - the transform event (`ordersync_transform::parse_event`), then what its handler checks
 //!   first: execution name, window, columns, the rows object key;
 //! - the import, plan and insert events, through `ordersync_core::events::parse_event_value`,
@@ -15,26 +17,21 @@
 
 use chrono::{DateTime, FixedOffset};
 use libfuzzer_sys::fuzz_target;
+use ordersync_core::cursor::sync_span;
 use ordersync_core::errors::{ErrorName, StepError};
 use ordersync_core::events::parse_event_value;
 use ordersync_core::events::{ImportEvent, InsertEvent, InsertResult, PlanEvent, RunSummary};
 use ordersync_core::keys::{Stage, check_execution, object_key};
-use ordersync_core::plan::{PlanConfig, plan, plan_request};
-use ordersync_core::request::RunRequest;
-use ordersync_core::window::{MAX_WINDOW, Window};
+use ordersync_core::plan::{PlanConfig, plan_range};
+use ordersync_core::request::{RunRequest, Selection};
+use ordersync_core::window::{MAX_WINDOW, Window, split};
 
 fuzz_target!(|data: &[u8]| {
     let now = DateTime::parse_from_rfc3339("2026-11-25T12:00:00+09:00").unwrap();
     let config = PlanConfig::default();
 
     if let Ok(request) = RunRequest::parse(data) {
-        match plan_request(&request, &config, now) {
-            Ok(planned) => {
-                let run = request.validate(&config.limits, now).unwrap();
-                check_tiling(&planned.windows, run.from, run.to);
-            }
-            Err(e) => invalid_input(&e),
-        }
+        plan_pure(&request, &config, now);
     }
 
     let Ok(value) = serde_json::from_slice::<serde_json::Value>(data) else {
@@ -64,10 +61,13 @@ fuzz_target!(|data: &[u8]| {
     }
 
     match parse_event_value::<PlanEvent>(value.clone()) {
-        Ok(event) => match plan(&event, &config, now) {
-            Ok(planned) => assert!(!planned.windows.is_empty()),
-            Err(e) => invalid_input(&e),
-        },
+        Ok(event) => {
+            let _ = check_execution(&event.execution);
+            match parse_event_value::<RunRequest>(event.request) {
+                Ok(request) => plan_pure(&request, &config, now),
+                Err(e) => invalid_input(&StepError::from(e)),
+            }
+        }
         Err(e) => invalid_input(&StepError::from(e)),
     }
 
@@ -83,6 +83,25 @@ fuzz_target!(|data: &[u8]| {
         Err(e) => invalid_input(&StepError::from(e)),
     }
 });
+
+/// Validates and plans `request` as the Plan step does, without the store: a range's windows,
+/// or a first sync's from `since`. Windows must tile the span; errors must be InvalidInput.
+fn plan_pure(request: &RunRequest, config: &PlanConfig, now: DateTime<FixedOffset>) {
+    let run = match request.validate(&config.limits, now) {
+        Ok(run) => run,
+        Err(e) => return invalid_input(&StepError::from(e)),
+    };
+    match run.selection {
+        Selection::Range { from, to } => match plan_range(request, &run, config) {
+            Ok(planned) => check_tiling(&planned.windows, from, to),
+            Err(e) => invalid_input(&e),
+        },
+        Selection::Sync { since } => match sync_span(None, since, now, config.limits.max_range) {
+            Ok((from, to)) => check_tiling(&split(from, to, MAX_WINDOW), from, to),
+            Err(e) => invalid_input(&StepError::from(e)),
+        },
+    }
+}
 
 fn invalid_input(e: &StepError) {
     assert_eq!(e.name, ErrorName::InvalidInput, "{e}");

@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use ordersync_core::events::RunSummary;
-use ordersync_core::plan::{PlanConfig, plan_request};
+use ordersync_core::plan::{PlanConfig, plan_range};
 use ordersync_core::request::RunRequest;
 use ordersync_local::definition::{DEFINITION, machine};
 use ordersync_local::definition::{IMPORT, INSERT, TRANSFORM};
@@ -166,9 +166,10 @@ pub async fn run(
     // The protocol minimum and floor, from the windows the Plan step made.
     let config = PlanConfig::default();
     let parsed: RunRequest = serde_json::from_value(request).expect("request");
-    let windows = plan_request(&parsed, &config, now.fixed_offset())
-        .expect("plan")
-        .windows;
+    let valid = parsed
+        .validate(&config.limits, now.fixed_offset())
+        .expect("a valid request");
+    let windows = plan_range(&parsed, &valid, &config).expect("plan").windows;
     let naver_min =
         crate::naver_floor::minimum(&naver.shop(), &windows, config.max_concurrency as usize);
     let rows_bytes = serde_json::to_vec(&values).map(|v| v.len()).unwrap_or(0);

@@ -3,15 +3,23 @@
 //! Starts the sandbox's fake NAVER shop and fake Google Sheets on 127.0.0.1 (the same strict
 //! fakes the tests use: signed tokens, rate limits, RAW writes), runs the real
 //! `statemachine.asl.json` through the local runner with a local directory store, shows the
-//! resulting sheet and writes it as CSV. Then a seller types a note into their own column, some
-//! orders move on (dispatched, purchase decided), and a second execution upserts the changes:
-//! same rows, new statuses, the note untouched, nothing duplicated.
+//! resulting sheet and writes it as CSV. The requests are **syncs**: the first backfills the
+//! tab from the shop's first day; then the shop moves on (dispatches and purchase decisions,
+//! deliveries that only a re-read by id finds, a partial cancel, new orders) while a seller types
+//! a note into their own column, and a second sync updates exactly those rows (the note
+//! untouched, nothing duplicated); a third, with nothing new, writes nothing.
+//!
+//! The demo's NAVER side (the shop, its server, the NAVER client, the plan and the lease) runs on
+//! one clock that starts at the real time and is moved forward between syncs, so the shop's
+//! changes fall inside the next sync's span without waiting.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::TimeDelta;
+use ordersync_core::clock::{Clock, ManualClock};
 use ordersync_core::columns::{Field, KEY_FIELD};
 use ordersync_core::events::RunSummary;
 use ordersync_core::store::DirStore;
@@ -45,9 +53,10 @@ pub async fn demo(options: DemoOptions) -> Result<ExitCode, crate::error::CliErr
 }
 
 async fn run_demo(options: DemoOptions) -> Result<ExitCode, String> {
-    // The demo runs at the real time (its shop is three whole KST days before now); the one
-    // clock is shared by the shop, its server and every "now" below.
-    let clock = ordersync_core::clock::system();
+    // The demo starts at the real time (its shop is three whole KST days before now); the one
+    // clock is shared by the shop, its server, the client and every "now" below.
+    let manual = ManualClock::at(chrono::Utc::now());
+    let clock: Arc<dyn Clock> = Arc::new(manual.clone());
     let naver = FakeNaver::start(FakeNaverConfig {
         seed: 2026,
         orders: options.orders,
@@ -62,17 +71,22 @@ async fn run_demo(options: DemoOptions) -> Result<ExitCode, String> {
     .await;
     google.create_spreadsheet(SPREADSHEET);
 
-    let source = naver_source(&naver, naver.client_secret())?;
+    let source = naver_source(&naver, naver.client_secret())?.with_clock(clock.clone());
     let sheets = sheets_client(&google).await?;
-    let store = DirStore::new(options.dir.join("store")).map_err(|e| e.to_string())?;
-    let functions = LocalFunctions::new(&store, &source, &sheets);
+    // A fresh store each time: a sync's cursor lives there, and the fake shop is new too.
+    let store_dir = options.dir.join("store");
+    if store_dir.exists() {
+        std::fs::remove_dir_all(&store_dir).map_err(|e| format!("{}: {e}", store_dir.display()))?;
+    }
+    let store = DirStore::new(&store_dir).map_err(|e| e.to_string())?;
+    let mut functions = LocalFunctions::new(&store, &source, &sheets);
+    functions.clock = clock.clone();
     let machine = machine(DEFINITION).map_err(|e| e.to_string())?;
 
     let (from, _) = naver.shop().span();
-    let today = clock.now().with_timezone(&from.timezone()).date_naive();
     let request = json!({
         "account": {"secret_id": "demo/naver-shop"},
-        "range": {"from": from.date_naive().to_string(), "to": today.to_string()},
+        "since": from.date_naive().to_string(),
         "sheet": {"spreadsheet_id": SPREADSHEET, "tab": TAB}
     });
     println!(
@@ -83,24 +97,36 @@ async fn run_demo(options: DemoOptions) -> Result<ExitCode, String> {
     );
     println!("Execution input:\n{request:#}\n");
 
-    // Run 1: an empty spreadsheet gets its tab, header and every row.
-    let first = run_once(&machine, &functions, &store, "demo", request.clone()).await?;
+    // Sync 1: an empty spreadsheet gets its tab, header and every row since `since`.
+    let first = run_once(&machine, &functions, &store, "demo-sync", request.clone()).await?;
     let csv = options.dir.join("sheet.csv");
     let values = google.values(SPREADSHEET, TAB);
     println!(
-        "\nThe sheet after run 1 ({} data rows; first 8 shown):",
-        values.len().saturating_sub(1)
+        "\nThe sheet after sync 1 ({} data rows; first 8 shown; {} open orders to re-read):",
+        values.len().saturating_sub(1),
+        first.sync.map_or(0, |s| s.open_orders)
     );
     print_table(&values, 8, None);
     write_csv(&csv, &values)?;
 
-    // Some orders move on at NAVER; the seller adds their own column and writes a note on the
-    // row of one of those orders.
-    let changed = naver.advance_orders(5, clock.now().fixed_offset() - TimeDelta::seconds(2));
+    // Twenty minutes later: the shop has moved on, and the seller wrote a note in their own
+    // column on the row of one of the changed orders.
+    manual.advance(TimeDelta::minutes(20));
+    let at = clock.now().fixed_offset() - TimeDelta::minutes(5);
+    let dispatched = naver.advance_orders(4, at);
+    let delivered = naver.deliver_orders(2, at);
+    let cancelled = naver.cancel_one_unit(1, at);
+    let added = naver.add_orders(7, 2, at - TimeDelta::minutes(10), at);
+    let mut changed: Vec<String> = [&dispatched, &delivered, &cancelled, &added]
+        .into_iter()
+        .flatten()
+        .cloned()
+        .collect();
+    changed.dedup();
     let note_column = values.first().map_or(0, Vec::len);
     google.person_add_column(SPREADSHEET, TAB, SELLER_COLUMN, note_column);
     let mut with_note = google.values(SPREADSHEET, TAB);
-    let noted = changed.first().cloned().unwrap_or_default();
+    let noted = dispatched.first().cloned().unwrap_or_default();
     if let Some(row) = with_note.iter_mut().find(|r| r.first() == Some(&noted)) {
         // Google leaves trailing empty cells out of a row; the note goes in the new column.
         row.resize(note_column + 1, String::new());
@@ -108,14 +134,19 @@ async fn run_demo(options: DemoOptions) -> Result<ExitCode, String> {
     }
     google.set_values(SPREADSHEET, TAB, with_note);
     println!(
-        "\nMeanwhile: {} product orders changed status at NAVER, and the seller wrote a note in their own column `{SELLER_COLUMN}` on the row of {noted}.",
-        changed.len()
+        "\nMeanwhile at NAVER: {} dispatched or purchase-decided, {} delivered (only `/query` shows \
+         a delivery: the change feed never lists it), {} partly cancelled, {} new product orders. \
+         The seller wrote a note in their own column `{SELLER_COLUMN}` on the row of {noted}.",
+        dispatched.len(),
+        delivered.len(),
+        cancelled.len(),
+        added.len()
     );
 
-    // Run 2: a new execution with the same input upserts by key.
-    let second = run_once(&machine, &functions, &store, "demo", request).await?;
+    // Sync 2: the feed from the cursor, plus the open orders re-read by id.
+    let second = run_once(&machine, &functions, &store, "demo-sync", request.clone()).await?;
     let values = google.values(SPREADSHEET, TAB);
-    println!("\nThe changed rows after run 2:");
+    println!("\nThe changed rows after sync 2:");
     print_table(&values, usize::MAX, Some(&changed));
     write_csv(&csv, &values)?;
     let note_kept = values
@@ -123,19 +154,30 @@ async fn run_demo(options: DemoOptions) -> Result<ExitCode, String> {
         .find(|r| r.first() == Some(&noted))
         .and_then(|r| r.get(note_column))
         .is_some_and(|c| c.starts_with("단골"));
+
+    // Sync 3, ten minutes later: nothing new.
+    manual.advance(TimeDelta::minutes(10));
+    let writes = google.stats().writes;
+    let third = run_once(&machine, &functions, &store, "demo-sync", request).await?;
+    let quiet = google.stats().writes == writes;
     println!(
-        "\nRun 1 appended {} rows; run 2 updated {}, left {} unchanged, appended {}. Rows in the sheet: {} (no duplicates). Seller's note kept: {}.",
+        "\nSync 1 appended {} rows. Sync 2 appended {}, updated {} (re-read {} open orders), left \
+         {} unchanged. Sync 3 changed {} rows and made {} writes. Rows in the sheet: {} (no \
+         duplicates). Seller's note kept: {}.",
         first.appended,
-        second.updated,
-        second.unchanged,
         second.appended,
+        second.updated,
+        second.orders_rechecked,
+        second.unchanged,
+        third.appended + third.updated,
+        if quiet { "no" } else { "some" },
         values.len().saturating_sub(1),
         if note_kept { "yes" } else { "NO" }
     );
     println!("CSV of the sheet: {}", csv.display());
     println!(
-        "Payload objects and the run journal: {}",
-        options.dir.join("store").display()
+        "Payload objects, the run journal and the tab's sync cursor: {}",
+        store_dir.display()
     );
     Ok(ExitCode::SUCCESS)
 }
@@ -178,7 +220,9 @@ fn print_table(values: &[Vec<String>], limit: usize, only: Option<&[String]>) {
         KEY_FIELD.default_header(),
         Field::ProductOrderStatus.default_header(),
         Field::ProductName.default_header(),
-        Field::TotalPaymentAmount.default_header(),
+        Field::RemainQuantity.default_header(),
+        Field::RemainPaymentAmount.default_header(),
+        Field::TrackingNumber.default_header(),
         SELLER_COLUMN,
     ];
     let columns: Vec<usize> = wanted

@@ -5,7 +5,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use ordersync_core::config::ProcessEnv;
-use ordersync_core::request::{Limits, RunRequest, ValidRun};
+use ordersync_core::request::{Limits, RunRequest, Selection, ValidRun};
 use ordersync_core::window::{MAX_WINDOW, split};
 use serde::Serialize;
 
@@ -17,7 +17,13 @@ struct Plan<'a> {
     secret_id: &'a str,
     spreadsheet_id: &'a str,
     tab: &'a str,
+    /// `range` or `sync`.
+    kind: &'static str,
+    /// A range's windows; a sync's depend on its cursor, read when it runs.
     windows: Vec<String>,
+    /// A sync: where the first sync of the tab starts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    since: Option<String>,
     columns: Vec<&'a str>,
 }
 
@@ -41,10 +47,20 @@ fn plan_of(run: &ValidRun) -> Plan<'_> {
         secret_id: &run.account.secret_id,
         spreadsheet_id: &run.sheet.spreadsheet_id,
         tab: &run.sheet.tab,
-        windows: split(run.from, run.to, MAX_WINDOW)
-            .iter()
-            .map(|w| w.id())
-            .collect(),
+        kind: match run.selection {
+            Selection::Range { .. } => "range",
+            Selection::Sync { .. } => "sync",
+        },
+        windows: match run.selection {
+            Selection::Range { from, to } => {
+                split(from, to, MAX_WINDOW).iter().map(|w| w.id()).collect()
+            }
+            Selection::Sync { .. } => Vec::new(),
+        },
+        since: match run.selection {
+            Selection::Sync { since } => since.map(|t| t.to_rfc3339()),
+            Selection::Range { .. } => None,
+        },
         columns: run.columns.iter().map(|c| c.header.as_str()).collect(),
     }
 }

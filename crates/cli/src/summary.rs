@@ -1,10 +1,10 @@
 //! The run summary as a person reads it. Scripts use `--json`, which prints the
 //! [`RunSummary`] exactly as the state machine outputs it.
 
-use ordersync_core::events::RunSummary;
+use ordersync_core::events::{RunSummary, SyncCommit};
 
 pub fn render(summary: &RunSummary) -> String {
-    format!(
+    let mut text = format!(
         "windows          {}\n\
          orders fetched   {} (changed {}, missing {})\n\
          rows             {}\n\
@@ -28,5 +28,17 @@ pub fn render(summary: &RunSummary) -> String {
         },
         summary.naver_api_calls,
         summary.sheets_api_calls,
-    )
+    );
+    if let Some(sync) = summary.sync {
+        let what = match sync.commit {
+            SyncCommit::Moved => "moved to",
+            SyncCommit::AlreadyMoved => "already moved (by this execution) to",
+            SyncCommit::Superseded => "moved by another sync since this one planned, to",
+        };
+        text.push_str(&format!(
+            "sync cursor      {what} {} (generation {}); {} open orders to re-read, {} re-read now\n",
+            sync.cursor, sync.generation, sync.open_orders, summary.orders_rechecked
+        ));
+    }
+    text
 }

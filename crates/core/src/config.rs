@@ -248,6 +248,13 @@ pub const VARIABLES: &[Variable] = &[
         Optional,
     ),
     Variable::ours(
+        "ORDERSYNC_RECHECK_MAX",
+        &[Import],
+        "`3000`",
+        "open orders one sync re-reads by id (least recently read first; 300 per `/query` call), 0–300000",
+        Optional,
+    ),
+    Variable::ours(
         "ORDERSYNC_MAP_CONCURRENCY",
         &[Import],
         "`2`",

@@ -60,6 +60,10 @@ pub struct ImportEvent {
     pub account: crate::request::AccountRef,
     /// The window to import (at most 24 h).
     pub window: Window,
+    /// A sync's plan (null for a range request): the window it names also re-reads the
+    /// sync's open orders.
+    #[serde(default)]
+    pub sync: Option<crate::cursor::SyncPlan>,
 }
 
 /// Output of the import function.
@@ -92,6 +96,10 @@ pub struct InsertEvent {
     pub sheet: crate::request::SheetTarget,
     /// The Map's results in window order (a later window's row for a key wins).
     pub windows: Vec<WindowOutcome>,
+    /// A sync's plan (null for a range request): the cursor moves once the sheet holds the
+    /// windows.
+    #[serde(default)]
+    pub sync: Option<crate::cursor::SyncPlan>,
 }
 
 /// Output of the insert function.
@@ -108,6 +116,36 @@ pub struct InsertResult {
     pub duplicate_keys_in_sheet: u64,
     /// Sheets API requests, retries included.
     pub api_calls: u64,
+    /// What happened to a sync's cursor (absent for a range request).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sync: Option<SyncOutcome>,
+}
+
+/// A sync's cursor after the insert step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SyncOutcome {
+    /// What the step did with the cursor.
+    pub commit: SyncCommit,
+    /// The cursor now: every change before it is in the sheet.
+    pub cursor: chrono::DateTime<chrono::FixedOffset>,
+    /// The cursor's generation now.
+    pub generation: u64,
+    /// Product orders the cursor lists for re-reading.
+    pub open_orders: u64,
+}
+
+/// What the insert step did with a sync's cursor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SyncCommit {
+    /// Written, then moved to the sync's end.
+    Moved,
+    /// Already moved by this execution (a rerun after the commit): nothing written again.
+    AlreadyMoved,
+    /// Another sync moved it after this one planned: nothing written (the next sync covers
+    /// whatever this one saw beyond it).
+    Superseded,
 }
 
 /// Input of the Plan step, which the import function runs before any API call.
@@ -136,6 +174,8 @@ pub struct PlanResult {
     /// The Map's `MaxConcurrencyPath`: windows imported at once (NAVER's rate limit is per
     /// application, so more is not faster).
     pub max_concurrency: u32,
+    /// A sync's plan; null (never absent: the ASL's paths need the field) for a range request.
+    pub sync: Option<crate::cursor::SyncPlan>,
 }
 
 /// The execution's output: what the run did, in numbers.
@@ -164,6 +204,12 @@ pub struct RunSummary {
     pub naver_api_calls: u64,
     /// Google Sheets API requests (retries included).
     pub sheets_api_calls: u64,
+    /// Open product orders a sync re-read by id.
+    #[serde(default)]
+    pub orders_rechecked: u64,
+    /// A sync's cursor (absent for a range request).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sync: Option<SyncOutcome>,
 }
 
 impl RunSummary {
@@ -184,6 +230,8 @@ impl RunSummary {
             duplicate_keys_in_sheet: insert.duplicate_keys_in_sheet,
             naver_api_calls: sum(|w| w.fetched.api_calls),
             sheets_api_calls: insert.api_calls,
+            orders_rechecked: sum(|w| w.fetched.rechecked),
+            sync: insert.sync,
         }
     }
 }

@@ -12,6 +12,8 @@ use crate::window::Window;
 pub enum Stage {
     Orders,
     Rows,
+    /// The ids a sync re-reads ([`crate::cursor::RecheckSchema`]).
+    Recheck,
 }
 
 impl Stage {
@@ -19,6 +21,7 @@ impl Stage {
         match self {
             Stage::Orders => "orders",
             Stage::Rows => "rows",
+            Stage::Recheck => "recheck",
         }
     }
 }

@@ -89,8 +89,25 @@ impl<K: Hash + Eq, T> LatestPerKey<K, T> {
         K: Borrow<Q> + for<'q> From<&'q Q>,
         Q: Hash + Eq + ?Sized,
     {
+        self.offer_keyed(item, key_of, |_, _| true);
+    }
+
+    /// [`LatestPerKey::offer`] for an item that carries its own key (`key_of`).
+    pub fn offer_keyed<Q>(
+        &mut self,
+        item: T,
+        key_of: impl Fn(&T) -> &Q,
+        replaces: impl FnOnce(&T, &T) -> bool,
+    ) where
+        K: Borrow<Q> + for<'q> From<&'q Q>,
+        Q: Hash + Eq + ?Sized,
+    {
         match self.position.get(key_of(&item)) {
-            Some(&at) => self.kept[at] = item,
+            Some(&at) => {
+                if replaces(&self.kept[at], &item) {
+                    self.kept[at] = item;
+                }
+            }
             None => {
                 self.position
                     .insert(K::from(key_of(&item)), self.kept.len());

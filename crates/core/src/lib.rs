@@ -12,6 +12,7 @@ pub mod budget;
 pub mod clock;
 pub mod columns;
 pub mod config;
+pub mod cursor;
 pub mod errors;
 pub mod events;
 pub mod keys;

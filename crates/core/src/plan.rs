@@ -1,18 +1,23 @@
 //! The Plan step: execution input in, validated request and its ≤ 24 h windows out.
 //!
-//! Pure (no I/O, no API call): the import function runs it as the state machine's first state,
-//! the local runner runs the same code through that function's handler, and `ordersync plan`
-//! prints it. It does not fetch anything or touch the store; a bad input fails here, before any
-//! side effect, with `Ordersync.InvalidInput` naming every bad field.
+//! No NAVER or Sheets call: the import function runs it as the state machine's first state, the
+//! local runner runs the same code through that function's handler, and `ordersync plan` prints
+//! it. A bad input fails here, before any side effect, with `Ordersync.InvalidInput` naming
+//! every bad field. A range request is planned from the request alone ([`plan_range`]); a sync
+//! reads the tab's cursor and writes the batch of open orders to re-read ([`plan_sync`]): the
+//! only store access, and a rerun of the Plan simply writes that object again.
 
 use chrono::{DateTime, FixedOffset};
 
 use crate::config::{ConfigError, Env};
+use crate::cursor::{self, DEFAULT_RECHECK_MAX, RecheckMeta, RecheckPlan, RecheckSchema, SyncPlan};
 use crate::errors::StepError;
 use crate::events::parse_event_value;
 use crate::events::{PlanEvent, PlanResult};
-use crate::keys::check_execution;
-use crate::request::{InvalidInput, Limits, RunRequest};
+use crate::keys::{Stage, check_execution, object_key};
+use crate::payload::encode;
+use crate::request::{InvalidInput, Limits, RunRequest, Selection, ValidRun};
+use crate::store::{Store, write_object};
 use crate::window::{MAX_WINDOW, split};
 
 /// Default for `ORDERSYNC_MAP_CONCURRENCY`: NAVER's rate limit is per application, so two
@@ -25,6 +30,8 @@ pub struct PlanConfig {
     pub limits: Limits,
     /// Windows imported at once (the Map's `MaxConcurrencyPath`).
     pub max_concurrency: u32,
+    /// Open orders one sync re-reads by id, least recently read first.
+    pub recheck_max: usize,
 }
 
 impl Default for PlanConfig {
@@ -32,6 +39,7 @@ impl Default for PlanConfig {
         PlanConfig {
             limits: Limits::default(),
             max_concurrency: DEFAULT_MAP_CONCURRENCY,
+            recheck_max: DEFAULT_RECHECK_MAX,
         }
     }
 }
@@ -53,50 +61,148 @@ impl PlanConfig {
                 }
             },
         };
+        let recheck_max = match env.var("ORDERSYNC_RECHECK_MAX") {
+            None => DEFAULT_RECHECK_MAX,
+            Some(v) => match v.trim().parse::<usize>() {
+                Ok(n) if n <= 300_000 => n,
+                _ => {
+                    return Err(ConfigError::new(
+                        "ORDERSYNC_RECHECK_MAX",
+                        "must be a whole number between 0 and 300000",
+                    ));
+                }
+            },
+        };
         Ok(PlanConfig {
             limits,
             max_concurrency,
+            recheck_max,
         })
     }
 }
 
-/// Validates the request and splits its range; `now` bounds the range's start.
-pub fn plan(
+/// Validates the request and plans it: a range is split into windows; a sync reads the tab's
+/// cursor (see [`plan_sync`]). `now` bounds the range's start and ends a sync.
+pub async fn plan(
+    store: &impl Store,
     event: &PlanEvent,
     config: &PlanConfig,
     now: DateTime<FixedOffset>,
 ) -> Result<PlanResult, StepError> {
     check_execution(&event.execution)?;
     let request: RunRequest = parse_event_value(event.request.clone())?;
-    plan_request(&request, config, now)
+    let run = request.validate(&config.limits, now)?;
+    match run.selection {
+        Selection::Range { .. } => plan_range(&request, &run, config),
+        Selection::Sync { since } => {
+            plan_sync(store, &event.execution, &request, &run, since, config, now).await
+        }
+    }
 }
 
-/// [`plan`] for a request that is already parsed.
-pub fn plan_request(
+/// A range request: its windows, nothing read.
+pub fn plan_range(
     request: &RunRequest,
+    run: &ValidRun,
     config: &PlanConfig,
-    now: DateTime<FixedOffset>,
 ) -> Result<PlanResult, StepError> {
-    let run = request.validate(&config.limits, now)?;
-    let windows = split(run.from, run.to, MAX_WINDOW);
+    let Selection::Range { from, to } = run.selection else {
+        return Err(InvalidInput::new("not a range request").into());
+    };
+    let windows = split(from, to, MAX_WINDOW);
     if windows.is_empty() {
         // validate() refuses empty ranges; an empty split would be a bug in split().
         return Err(InvalidInput::new("range holds no window").into());
     }
-    Ok(PlanResult {
-        account: run.account,
-        sheet: run.sheet,
+    Ok(result(request, run, config, windows, None))
+}
+
+/// A sync: from the tab's cursor (less the overlap) or `since`, up to now less the lag, in
+/// windows; and, when the cursor lists open orders, the least recently read of them written to
+/// `runs/{execution}/recheck/{last window}` for the last window's import to re-read.
+pub async fn plan_sync(
+    store: &impl Store,
+    execution: &str,
+    request: &RunRequest,
+    run: &ValidRun,
+    since: Option<DateTime<FixedOffset>>,
+    config: &PlanConfig,
+    now: DateTime<FixedOffset>,
+) -> Result<PlanResult, StepError> {
+    let key = cursor::cursor_key(&run.account, &run.sheet)?;
+    let found = cursor::read_cursor(store, &key).await?;
+    let state = found.as_ref().map(|(state, _)| state);
+    let (from, to) = cursor::sync_span(state, since, now, config.limits.max_range)?;
+    let windows = split(from, to, MAX_WINDOW);
+    let Some(last) = windows.last().copied() else {
+        return Err(InvalidInput::new("the sync span holds no window").into());
+    };
+    let generation = state.map_or(0, |s| s.generation);
+    let ids = state
+        .map(|s| cursor::recheck_batch(s, config.recheck_max))
+        .unwrap_or_default();
+    let recheck = if ids.is_empty() {
+        None
+    } else {
+        let object = object_key(execution, Stage::Recheck, &last)?;
+        let encoded = encode::<RecheckSchema>(&RecheckMeta { generation }, ids.iter())?;
+        let reference = write_object::<RecheckSchema>(store, &object, encoded).await?;
+        Some(RecheckPlan {
+            window: last,
+            ids: reference,
+            count: ids.len() as u64,
+        })
+    };
+    let sync = SyncPlan {
+        cursor: key,
+        generation,
+        to: last.to,
+        recheck,
+    };
+    Ok(result(request, run, config, windows, Some(sync)))
+}
+
+fn result(
+    request: &RunRequest,
+    run: &ValidRun,
+    config: &PlanConfig,
+    windows: Vec<crate::window::Window>,
+    sync: Option<SyncPlan>,
+) -> PlanResult {
+    PlanResult {
+        account: run.account.clone(),
+        sheet: run.sheet.clone(),
         columns: request.columns.clone().unwrap_or_default(),
         windows,
         max_concurrency: config.max_concurrency,
-    })
+        sync,
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::errors::ErrorName;
+    use crate::store::DirStore;
     use serde_json::json;
+
+    fn store() -> (tempfile::TempDir, DirStore) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = DirStore::new(dir.path()).unwrap();
+        (dir, store)
+    }
+
+    fn plan_now(event: &PlanEvent, config: &PlanConfig) -> Result<PlanResult, StepError> {
+        let (_dir, store) = store();
+        futures_lite(plan(&store, event, config, now()))
+    }
+
+    fn futures_lite<F: std::future::Future>(f: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(f)
+    }
 
     fn now() -> DateTime<FixedOffset> {
         DateTime::parse_from_rfc3339("2026-11-25T12:00:00+09:00").unwrap()
@@ -119,7 +225,7 @@ mod tests {
 
     #[test]
     fn three_kst_days_make_three_windows_and_explicit_columns() {
-        let planned = plan(&event(request()), &PlanConfig::default(), now()).unwrap();
+        let planned = plan_now(&event(request()), &PlanConfig::default()).unwrap();
         let ids: Vec<_> = planned.windows.iter().map(|w| w.id()).collect();
         assert_eq!(ids.len(), 3, "{ids:?}");
         assert_eq!(
@@ -134,7 +240,19 @@ mod tests {
         assert_eq!(planned.max_concurrency, DEFAULT_MAP_CONCURRENCY);
         // What the ASL passes on must serialise with every field present.
         let v = serde_json::to_value(&planned).unwrap();
-        for field in ["account", "sheet", "columns", "windows", "max_concurrency"] {
+        assert_eq!(
+            v["sync"],
+            serde_json::Value::Null,
+            "a range request has no sync"
+        );
+        for field in [
+            "account",
+            "sheet",
+            "columns",
+            "windows",
+            "max_concurrency",
+            "sync",
+        ] {
             assert!(v.get(field).is_some(), "{field} missing in {v}");
         }
     }
@@ -143,16 +261,16 @@ mod tests {
     fn bad_requests_are_invalid_input_naming_the_field() {
         let mut bad = request();
         bad["range"]["from"] = json!("yesterday");
-        let e = plan(&event(bad), &PlanConfig::default(), now()).unwrap_err();
+        let e = plan_now(&event(bad), &PlanConfig::default()).unwrap_err();
         assert_eq!(e.name, ErrorName::InvalidInput);
         assert!(e.message.contains("range.from"), "{}", e.message);
 
-        let e = plan(&event(json!([1, 2])), &PlanConfig::default(), now()).unwrap_err();
+        let e = plan_now(&event(json!([1, 2])), &PlanConfig::default()).unwrap_err();
         assert_eq!(e.name, ErrorName::InvalidInput);
 
         let mut bad_exec = event(request());
         bad_exec.execution = "a/b".into();
-        let e = plan(&bad_exec, &PlanConfig::default(), now()).unwrap_err();
+        let e = plan_now(&bad_exec, &PlanConfig::default()).unwrap_err();
         assert_eq!(e.name, ErrorName::InvalidInput);
     }
 
@@ -166,12 +284,83 @@ mod tests {
             },
             ..PlanConfig::default()
         };
-        let e = plan(&event(long), &config, now()).unwrap_err();
+        let e = plan_now(&event(long), &config).unwrap_err();
         assert_eq!(e.name, ErrorName::InvalidInput);
         assert!(
             e.message.contains("ORDERSYNC_MAX_RANGE_DAYS"),
             "{}",
             e.message
         );
+    }
+
+    #[tokio::test]
+    async fn a_sync_starts_at_since_then_at_the_cursor_and_rechecks_open_orders() {
+        use crate::cursor::{self, CursorState, OpenOrder};
+        let (_dir, store) = store();
+        let mut sync = request();
+        sync.as_object_mut().unwrap().remove("range");
+        let e = plan(&store, &event(sync.clone()), &PlanConfig::default(), now())
+            .await
+            .unwrap_err();
+        assert_eq!(e.name, ErrorName::InvalidInput);
+        assert!(e.message.contains("needs `since`"), "{}", e.message);
+
+        sync["since"] = json!("2026-11-23");
+        let first = plan(&store, &event(sync.clone()), &PlanConfig::default(), now())
+            .await
+            .unwrap();
+        let plan0 = first.sync.clone().unwrap();
+        assert_eq!(plan0.generation, 0);
+        assert!(plan0.recheck.is_none());
+        assert_eq!(first.windows.len(), 3, "{:?}", first.windows);
+        assert_eq!(
+            first.windows[0].from.to_rfc3339(),
+            "2026-11-23T00:00:00+09:00"
+        );
+        assert_eq!(plan0.to.to_rfc3339(), "2026-11-25T11:59:50+09:00");
+
+        // A cursor with open orders: the plan starts there and writes the batch to re-read.
+        let state = CursorState {
+            version: 1,
+            generation: 4,
+            position: plan0.to,
+            committed_by: "run-0".into(),
+            committed_at: chrono::Utc::now(),
+            open: ["b", "a", "c"]
+                .iter()
+                .map(|id| OpenOrder {
+                    id: (*id).into(),
+                    checked: 1,
+                    changed: None,
+                })
+                .collect(),
+        };
+        assert!(
+            cursor::commit(&store, &plan0.cursor, &state, None)
+                .await
+                .unwrap()
+        );
+        let config = PlanConfig {
+            recheck_max: 2,
+            ..PlanConfig::default()
+        };
+        let later = now() + chrono::TimeDelta::minutes(30);
+        let next = plan(&store, &event(sync), &config, later).await.unwrap();
+        let plan4 = next.sync.unwrap();
+        assert_eq!(plan4.generation, 4);
+        assert_eq!(next.windows.len(), 1);
+        assert_eq!(next.windows[0].from, state.position - cursor::OVERLAP);
+        let recheck = plan4.recheck.unwrap();
+        assert_eq!(recheck.window, next.windows[0]);
+        assert_eq!(recheck.count, 2);
+        let bytes = crate::store::read_object(&store, &recheck.ids)
+            .await
+            .unwrap();
+        let ids: Vec<String> =
+            crate::payload::open::<crate::cursor::RecheckSchema>(&bytes, &recheck.ids)
+                .unwrap()
+                .map(|r| r.unwrap().id)
+                .collect();
+        assert_eq!(ids, ["a", "b"]);
     }
 }

@@ -376,6 +376,9 @@ pub struct ImportedOrder {
     /// The detail object.
     #[serde(default)]
     pub detail: ProductOrderDetail,
+    /// Re-read by id by a sync (an open order), not listed by the feed in this window.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub rechecked: bool,
 }
 
 /// Header metadata of an orders object.

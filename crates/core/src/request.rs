@@ -5,6 +5,13 @@
 //! one field or the configured limits. Both run before any side effect. The JSON Schema published
 //! at `schema/run-request.schema.json` is generated from these types.
 //!
+//! Two forms, told apart by `range`:
+//! - **sync** (no `range`): "bring this tab up to date" — walk NAVER's change feed from the tab's
+//!   cursor (or, the first time, from `since`) up to now, and re-read the open orders by id
+//!   (see [`crate::cursor`]);
+//! - **range** (`range` given): every product order whose latest change falls in `[from, to)`,
+//!   as it is now. It never moves a sync cursor.
+//!
 //! A request never carries credentials: `account.secret_id` names a Secrets Manager secret.
 
 use chrono::{DateTime, FixedOffset, TimeDelta};
@@ -25,8 +32,14 @@ use crate::time::{DateOnly, parse_instant, span};
 pub struct RunRequest {
     /// The NAVER Commerce API application to import from.
     pub account: AccountRef,
-    /// Orders whose status changed in this range are imported.
-    pub range: TimeRange,
+    /// Absent: a sync (bring the tab up to date from its cursor). Present: import the product
+    /// orders whose latest change falls in this range, as they are now; the cursor stays.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub range: Option<TimeRange>,
+    /// Sync only: where the first sync of a tab starts (a backfill), RFC 3339 or `YYYY-MM-DD`
+    /// (KST). Ignored once the tab has a cursor; required until then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub since: Option<String>,
     /// The Google Sheet tab the orders are upserted into.
     pub sheet: SheetTarget,
     /// Which columns to write; the `standard` preset when absent.
@@ -104,10 +117,23 @@ impl Limits {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ValidRun {
     pub account: AccountRef,
-    pub from: DateTime<FixedOffset>,
-    pub to: DateTime<FixedOffset>,
+    pub selection: Selection,
     pub sheet: SheetTarget,
     pub columns: Vec<Column>,
+}
+
+/// What a valid request asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Selection {
+    /// `[from, to)` of the change feed, as the orders are now.
+    Range {
+        from: DateTime<FixedOffset>,
+        to: DateTime<FixedOffset>,
+    },
+    /// Up to now from the tab's cursor; `since` starts a tab that has none.
+    Sync {
+        since: Option<DateTime<FixedOffset>>,
+    },
 }
 
 /// Bad input, with every problem found (each names its field).
@@ -148,28 +174,30 @@ impl RunRequest {
 
         check_secret_id(&self.account.secret_id, &mut problems);
 
-        let from = parse_instant(&self.range.from, DateOnly::StartOfDay)
-            .map_err(|e| problems.push(format!("range.from: {e}")))
-            .ok();
-        let to = parse_instant(&self.range.to, DateOnly::EndOfDay)
-            .map_err(|e| problems.push(format!("range.to: {e}")))
-            .ok();
-        if let (Some(from), Some(to)) = (from, to) {
-            if to < from {
-                problems.push("range.to is before range.from".into());
-            } else if to == from {
-                problems.push("range is empty (range.to equals range.from)".into());
-            } else if span(&from, &to) > limits.max_range {
-                problems.push(format!(
-                    "range is {} days long; the configured maximum (ORDERSYNC_MAX_RANGE_DAYS) is {} days",
-                    (span(&from, &to).num_hours() as f64 / 24.0).ceil() as i64,
-                    limits.max_range.num_days()
-                ));
+        let selection = match &self.range {
+            Some(range) => {
+                if self.since.is_some() {
+                    problems.push(
+                        "since is for a sync (a request without range); a range request imports exactly its range".into(),
+                    );
+                }
+                check_range(range, limits, now, &mut problems)
             }
-            if from > now {
-                problems.push("range.from is in the future".into());
-            }
-        }
+            None => match &self.since {
+                None => Some(Selection::Sync { since: None }),
+                Some(since) => match parse_instant(since, DateOnly::StartOfDay) {
+                    Err(e) => {
+                        problems.push(format!("since: {e}"));
+                        None
+                    }
+                    Ok(t) if t > now => {
+                        problems.push("since is in the future".into());
+                        None
+                    }
+                    Ok(t) => Some(Selection::Sync { since: Some(t) }),
+                },
+            },
+        };
 
         check_spreadsheet_id(&self.sheet.spreadsheet_id, &mut problems);
         check_tab(&self.sheet.tab, &mut problems);
@@ -182,17 +210,49 @@ impl RunRequest {
             .map_err(|e| problems.push(e.to_string()))
             .ok();
 
-        match (problems.is_empty(), from, to, columns) {
-            (true, Some(from), Some(to), Some(columns)) => Ok(ValidRun {
+        match (problems.is_empty(), selection, columns) {
+            (true, Some(selection), Some(columns)) => Ok(ValidRun {
                 account: self.account.clone(),
-                from,
-                to,
+                selection,
                 sheet: self.sheet.clone(),
                 columns,
             }),
             _ => Err(InvalidInput { problems }),
         }
     }
+}
+
+/// The rules of a range request: both ends parse, `from < to`, not longer than the configured
+/// maximum, not starting in the future.
+fn check_range(
+    range: &TimeRange,
+    limits: &Limits,
+    now: DateTime<FixedOffset>,
+    problems: &mut Vec<String>,
+) -> Option<Selection> {
+    let from = parse_instant(&range.from, DateOnly::StartOfDay)
+        .map_err(|e| problems.push(format!("range.from: {e}")))
+        .ok();
+    let to = parse_instant(&range.to, DateOnly::EndOfDay)
+        .map_err(|e| problems.push(format!("range.to: {e}")))
+        .ok();
+    let (from, to) = (from?, to?);
+    let before = problems.len();
+    if to < from {
+        problems.push("range.to is before range.from".into());
+    } else if to == from {
+        problems.push("range is empty (range.to equals range.from)".into());
+    } else if span(&from, &to) > limits.max_range {
+        problems.push(format!(
+            "range is {} days long; the configured maximum (ORDERSYNC_MAX_RANGE_DAYS) is {} days",
+            (span(&from, &to).num_hours() as f64 / 24.0).ceil() as i64,
+            limits.max_range.num_days()
+        ));
+    }
+    if from > now {
+        problems.push("range.from is in the future".into());
+    }
+    (problems.len() == before).then_some(Selection::Range { from, to })
 }
 
 pub fn check_secret_id(id: &str, problems: &mut Vec<String>) {
@@ -275,9 +335,34 @@ mod tests {
     #[test]
     fn a_good_request_resolves_range_and_columns() {
         let run = check(good()).unwrap();
-        assert_eq!(run.from.to_rfc3339(), "2026-11-01T00:00:00+09:00");
-        assert_eq!(run.to.to_rfc3339(), "2026-11-08T00:00:00+09:00");
+        let Selection::Range { from, to } = run.selection else {
+            panic!("a range request: {run:?}")
+        };
+        assert_eq!(from.to_rfc3339(), "2026-11-01T00:00:00+09:00");
+        assert_eq!(to.to_rfc3339(), "2026-11-08T00:00:00+09:00");
         assert_eq!(run.columns.len(), 18);
+    }
+
+    #[test]
+    fn a_request_without_range_is_a_sync_from_an_optional_since() {
+        let mut v = good();
+        v.as_object_mut().unwrap().remove("range");
+        assert_eq!(
+            check(v.clone()).unwrap().selection,
+            Selection::Sync { since: None }
+        );
+        v["since"] = json!("2026-10-01");
+        let Selection::Sync { since: Some(since) } = check(v.clone()).unwrap().selection else {
+            panic!("a sync with since")
+        };
+        assert_eq!(since.to_rfc3339(), "2026-10-01T00:00:00+09:00");
+        v["since"] = json!("2026-12-01");
+        assert_eq!(problem(v.clone()), "since is in the future");
+        v["since"] = json!("soon");
+        assert!(problem(v).starts_with("since: `soon`"));
+        let mut both = good();
+        both["since"] = json!("2026-10-01");
+        assert!(problem(both).starts_with("since is for a sync"));
     }
 
     #[test]

@@ -26,11 +26,31 @@ impl Cell {
     }
 }
 
-/// One row: the key (`productOrderId`) and the cells in column order.
+/// One row: the key (`productOrderId`) and the cells in column order, plus what a sync needs
+/// to know about the product order (never written to the sheet).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SheetRow {
     pub key: String,
     pub cells: Vec<Cell>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sync: Option<RowSync>,
+}
+
+/// A row's product order as a sync's cursor keeps it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RowSync {
+    /// In a state whose next step may never reach the change feed
+    /// ([`crate::cursor::needs_recheck`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub open: bool,
+    /// Came from re-reading an open order by id, not from the feed: a feed row of the same
+    /// product order in the same sync wins over it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub rechecked: bool,
+    /// Its change-feed record.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub changed: Option<crate::cursor::FeedChange>,
 }
 
 /// Header metadata of a rows object.
@@ -64,6 +84,7 @@ mod tests {
                 Cell::Number(30000),
                 Cell::empty(),
             ],
+            sync: None,
         };
         let json = serde_json::to_string(&row).unwrap();
         assert_eq!(

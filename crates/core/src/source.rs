@@ -28,6 +28,9 @@ pub struct FetchCounts {
     pub missing: u64,
     /// HTTP requests made, including token requests and retries.
     pub api_calls: u64,
+    /// Open product orders re-read by id (sync only; part of `fetched`/`missing` too).
+    #[serde(default)]
+    pub rechecked: u64,
 }
 
 /// Receives orders as they arrive, so a window's details never sit in memory all at once.
@@ -41,6 +44,17 @@ pub trait Source: Send + Sync {
         &self,
         account: &AccountRef,
         window: &Window,
+        deadline: Instant,
+        sink: &mut OrderSink<'_>,
+    ) -> impl Future<Output = Result<FetchCounts, StepError>> + Send;
+
+    /// The current detail of each of `ids` (no feed entry), handed to `sink` one by one: the
+    /// sync's re-read of open orders, whose next step may never reach the change feed. Ids the
+    /// platform does not return are counted as missing.
+    fn fetch_ids(
+        &self,
+        account: &AccountRef,
+        ids: &[String],
         deadline: Instant,
         sink: &mut OrderSink<'_>,
     ) -> impl Future<Output = Result<FetchCounts, StepError>> + Send;

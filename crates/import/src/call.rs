@@ -20,7 +20,8 @@ use ordersync_core::store::Store;
 #[derive(Debug, Clone, PartialEq)]
 pub enum ImportCall {
     Plan(PlanEvent),
-    Import(ImportEvent),
+    /// Boxed: a sync's plan makes the event several times the size of a plan event.
+    Import(Box<ImportEvent>),
 }
 
 /// Tells the two event shapes apart, then reads the event strictly.
@@ -29,7 +30,7 @@ pub fn parse_call(event: serde_json::Value) -> Result<ImportCall, StepError> {
     let is_import = event.get("window").is_some();
     match (is_plan, is_import) {
         (true, false) => Ok(ImportCall::Plan(parse_event_value(event)?)),
-        (false, true) => Ok(ImportCall::Import(parse_event_value(event)?)),
+        (false, true) => Ok(ImportCall::Import(Box::new(parse_event_value(event)?))),
         _ => Err(StepError::new(
             ErrorName::InvalidInput,
             "the import function takes either a plan event (`execution`, `request`) or an import event (`execution`, `account`, `window`)",
@@ -48,12 +49,12 @@ pub async fn handle_call(
 ) -> Result<serde_json::Value, StepError> {
     let answer = match call {
         ImportCall::Plan(event) => {
-            let planned = plan(&event, config, clock.now().fixed_offset())?;
+            let planned = plan(store, &event, config, clock.now().fixed_offset()).await?;
             tracing::info!(run = %event.execution, windows = planned.windows.len(), "planned");
             serde_json::to_value(planned)
         }
         ImportCall::Import(event) => {
-            serde_json::to_value(crate::handle(store, source, event, deadline).await?)
+            serde_json::to_value(crate::handle(store, source, *event, deadline).await?)
         }
     };
     answer.map_err(|e| StepError::new(ErrorName::Internal, format!("answer not serialisable: {e}")))

@@ -2,8 +2,19 @@
 //! account reference), streams the source's orders into the payload writer (so a window's
 //! details are never all in memory), and writes the object under the deterministic key. An empty
 //! window writes an empty object. A rerun of the same execution writes the same key again.
+//!
+//! In a sync, the window its plan names also re-reads the sync's batch of open orders by id
+//! (their next step may never reach the feed), into the same object: the ids the feed already
+//! listed in this window are skipped, and each re-read order keeps the feed record the cursor
+//! remembered for it.
 
+use std::collections::{BTreeMap, HashSet};
 use std::time::{Duration, Instant};
+
+use ordersync_core::cursor::{FeedChange, RecheckPlan, RecheckSchema};
+use ordersync_core::payload;
+use ordersync_core::product_order::ChangeStatus;
+use ordersync_core::store::read_object;
 
 use ordersync_core::errors::{ErrorName, StepError};
 use ordersync_core::events::{ImportEvent, ImportResult};
@@ -31,6 +42,22 @@ pub fn deadline_from(deadline_ms: u64) -> Instant {
 pub fn parse_event(event: serde_json::Value) -> Result<ImportEvent, StepError> {
     ordersync_core::events::parse_event_value(event).map_err(StepError::from)
 }
+
+/// The ids (with their remembered feed records) of a sync's recheck object, in its order.
+async fn recheck_ids(store: &impl Store, recheck: &RecheckPlan) -> Result<Remembered, StepError> {
+    let bytes = read_object(store, &recheck.ids).await?;
+    let reader = payload::open::<RecheckSchema>(&bytes, &recheck.ids)?;
+    let mut ids = Remembered::new();
+    for id in reader {
+        let id = id?;
+        ids.insert(id.id, id.changed);
+    }
+    Ok(ids)
+}
+
+/// The ids to re-read with the feed record each had when last seen, in id order (so the calls
+/// are the same on a rerun).
+type Remembered = BTreeMap<String, Option<FeedChange>>;
 
 /// Runs the import stage for one window.
 pub async fn handle(
@@ -62,14 +89,47 @@ async fn run(
     let mut writer = PayloadWriter::<OrdersSchema>::new(&OrdersMeta {
         window: event.window,
     })?;
-    let counts = source
+    let recheck = match event.sync.as_ref().and_then(|s| s.recheck.as_ref()) {
+        Some(recheck) if recheck.window == event.window => Some(recheck_ids(store, recheck).await?),
+        _ => None,
+    };
+    let mut listed = HashSet::new();
+    let mut counts = source
         .fetch_window(&event.account, &event.window, deadline, &mut |order| {
+            if recheck.is_some() {
+                listed.insert(order.product_order_id.clone());
+            }
             writer.push(&order).map_err(StepError::from)
         })
         .await?;
+    if let Some(mut remembered) = recheck {
+        remembered.retain(|id, _| !listed.contains(id));
+        let ids: Vec<String> = remembered.keys().cloned().collect();
+        let again = source
+            .fetch_ids(&event.account, &ids, deadline, &mut |mut order| {
+                order.rechecked = true;
+                order.change = remembered
+                    .get(&order.product_order_id)
+                    .cloned()
+                    .flatten()
+                    .map(|c| ChangeStatus {
+                        product_order_id: Some(order.product_order_id.clone()),
+                        last_changed_date: Some(c.date),
+                        last_changed_type: c.kind,
+                        ..ChangeStatus::default()
+                    });
+                writer.push(&order).map_err(StepError::from)
+            })
+            .await?;
+        counts.rechecked = again.fetched + again.missing;
+        counts.fetched += again.fetched;
+        counts.missing += again.missing;
+        counts.api_calls += again.api_calls;
+    }
     let encoded = writer.finish()?;
     let orders = write_object::<OrdersSchema>(store, &key, encoded).await?;
     info!(
+        rechecked = counts.rechecked,
         changed = counts.changed,
         fetched = counts.fetched,
         missing = counts.missing,

@@ -45,6 +45,23 @@ impl Source for Generated {
             fetched: self.count,
             missing: 0,
             api_calls: 1 + self.count.div_ceil(300),
+            rechecked: 0,
+        })
+    }
+
+    /// This shop knows no product order by id: every one is missing.
+    async fn fetch_ids(
+        &self,
+        _account: &AccountRef,
+        ids: &[String],
+        _deadline: Instant,
+        _sink: &mut OrderSink<'_>,
+    ) -> Result<FetchCounts, StepError> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        Ok(FetchCounts {
+            missing: ids.len() as u64,
+            api_calls: ids.len().div_ceil(300) as u64,
+            ..FetchCounts::default()
         })
     }
 }
@@ -67,6 +84,7 @@ fn window() -> Window {
 
 fn event(execution: &str) -> ImportEvent {
     ImportEvent {
+        sync: None,
         execution: execution.into(),
         account: AccountRef {
             secret_id: "ordersync/naver/shop".into(),

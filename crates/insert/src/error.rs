@@ -5,6 +5,7 @@
 //! below (core's `From<E: Classify>`). Library errors pass through unchanged (`transparent`), so
 //! their messages and names are the ones those libraries chose.
 
+use ordersync_core::cursor::CursorError;
 use ordersync_core::errors::{Classify, ErrorName};
 use ordersync_core::keys::BadExecutionName;
 use ordersync_core::lease::LeaseError;
@@ -42,6 +43,16 @@ pub enum InsertError {
     /// The upsert failed (the guard's own refusals pass through with their names).
     #[error(transparent)]
     Sheets(#[from] SheetsError),
+    /// The lease could not be renewed for the cursor commit (lost: `Busy`).
+    #[error("{}", .0.message)]
+    Guard(ordersync_core::StepError),
+    /// A sync's cursor could not be read or moved.
+    #[error(transparent)]
+    Cursor(#[from] CursorError),
+    /// The cursor changed between the check under the lease and the commit: only a writer
+    /// that ignores the lease can do that.
+    #[error("the sync cursor {key} was moved by a writer that does not hold the sheet's lease")]
+    CursorRace { key: String },
 }
 
 impl Classify for InsertError {
@@ -57,6 +68,9 @@ impl Classify for InsertError {
             InsertError::Lease(e) => e.error_name(),
             InsertError::NoLease => ErrorName::Internal,
             InsertError::Sheets(e) => e.error_name(),
+            InsertError::Guard(e) => e.name,
+            InsertError::Cursor(e) => e.error_name(),
+            InsertError::CursorRace { .. } => ErrorName::Internal,
         }
     }
 }

@@ -7,14 +7,19 @@
 //! 4. upsert (one read, writes to explicit ranges only), renewing the lease before every write
 //!    attempt — retries included — and stopping if it was lost; each attempt is abandoned
 //!    before the lease would lapse (so a stalled run never writes over a newer one);
-//! 5. release the lease (failing to is only logged: it expires on its own).
+//! 5. for a sync, still under the lease: before the first write, check that the cursor is the
+//!    one the sync was planned from (another sync moved it: write nothing; this execution
+//!    moved it, in a run before this rerun: nothing left), and after the last write move it —
+//!    never before the sheet holds what it covers;
+//! 6. release the lease (failing to is only logged: it expires on its own).
 
 use std::time::Instant;
 
 use ordersync_core::clock::Clock;
 use ordersync_core::columns::{Column, KEY_FIELD};
+use ordersync_core::cursor::{self, CursorState, RecheckSchema, Seen, Standing, SyncPlan};
 use ordersync_core::errors::StepError;
-use ordersync_core::events::{InsertEvent, InsertResult, RunSummary};
+use ordersync_core::events::{InsertEvent, InsertResult, RunSummary, SyncCommit, SyncOutcome};
 use ordersync_core::keys::check_execution;
 use ordersync_core::latest::LatestPerKey;
 use ordersync_core::lease::{self, Lease, LeaseConfig};
@@ -23,7 +28,7 @@ use ordersync_core::request::{check_spreadsheet_id, check_tab};
 use ordersync_core::rows::{RowsSchema, SheetRow};
 use ordersync_core::store::{Store, read_object};
 use ordersync_sheets::{Target, Workbook, WriteGuard, try_upsert};
-use tracing::{Instrument, info_span, warn};
+use tracing::{Instrument, info, info_span, warn};
 
 use crate::error::InsertError;
 
@@ -92,10 +97,20 @@ async fn run<W: Workbook>(
     deadline: Instant,
 ) -> Result<InsertResult, InsertError> {
     check_event(store, event)?;
-    let Some(rows) = read_rows(store, event).await? else {
+    let rows = read_rows(store, event).await?;
+    if rows.is_none() && event.sync.is_none() {
         return Ok(InsertResult::default());
-    };
-    upsert_under_lease(store, sheets, lease_config, clock, event, &rows, deadline).await
+    }
+    upsert_under_lease(
+        store,
+        sheets,
+        lease_config,
+        clock,
+        event,
+        rows.as_ref(),
+        deadline,
+    )
+    .await
 }
 
 /// Step 1: everything about the event that can be checked without reading an object — so a
@@ -115,7 +130,7 @@ fn check_event(store: &impl Store, event: &InsertEvent) -> Result<(), InsertErro
 }
 
 /// Every window's rows, one per key, with the columns they share.
-struct Rows {
+pub(crate) struct Rows {
     headers: Vec<String>,
     key_index: usize,
     rows: Vec<SheetRow>,
@@ -146,7 +161,14 @@ async fn read_rows(store: &impl Store, event: &InsertEvent) -> Result<Option<Row
             // Decoding grows `cells` by doubling (18 cells get room for 32); at 100,000 rows
             // the spare room alone is over 30 MB of a 128 MB Lambda.
             row.cells.shrink_to_fit();
-            latest.offer_later_wins_keyed(row, |row| row.key.as_str());
+            // A re-read of an open order never replaces the same sync's feed row of it: both
+            // are this execution's fresh details, and only the feed row has the latest
+            // feed record.
+            latest.offer_keyed(
+                row,
+                |row| row.key.as_str(),
+                |kept, new| !is_rechecked(new) || is_rechecked(kept),
+            );
         }
     }
     let rows = latest.into_items();
@@ -168,16 +190,49 @@ async fn read_rows(store: &impl Store, event: &InsertEvent) -> Result<Option<Row
     }))
 }
 
-/// Steps 3 to 5: takes the lease on spreadsheet+tab, upserts with the lease renewed before
+fn is_rechecked(row: &SheetRow) -> bool {
+    row.sync.as_ref().is_some_and(|s| s.rechecked)
+}
+
+/// What the rows say about the sync's product orders, for the cursor's open list.
+fn seen(rows: Option<&Rows>, recheck: Vec<String>) -> Seen {
+    let mut seen = Seen {
+        rechecked: recheck,
+        ..Seen::default()
+    };
+    for row in rows.map(|r| r.rows.as_slice()).unwrap_or_default() {
+        match &row.sync {
+            Some(sync) if sync.open => seen.open.push((row.key.clone(), sync.changed.clone())),
+            _ => seen.closed.push(row.key.clone()),
+        }
+    }
+    seen
+}
+
+/// The ids the sync's plan asked to re-read (empty when none).
+async fn recheck_ids(store: &impl Store, plan: &SyncPlan) -> Result<Vec<String>, InsertError> {
+    let Some(recheck) = &plan.recheck else {
+        return Ok(Vec::new());
+    };
+    let bytes = read_object(store, &recheck.ids).await?;
+    let reader = payload::open::<RecheckSchema>(&bytes, &recheck.ids)?;
+    let mut ids = Vec::new();
+    for id in reader {
+        ids.push(id?.id);
+    }
+    Ok(ids)
+}
+
+/// Steps 3 to 6: takes the lease on spreadsheet+tab, upserts with the lease renewed before
 /// every write attempt ([`LeaseGuard`]), and releases it whatever the upsert did (failing to
 /// release is only logged: the lease expires on its own).
-async fn upsert_under_lease<W: Workbook>(
-    store: &impl Store,
+async fn upsert_under_lease<S: Store, W: Workbook>(
+    store: &S,
     sheets: &W,
     lease_config: &LeaseConfig,
     clock: &dyn Clock,
     event: &InsertEvent,
-    rows: &Rows,
+    rows: Option<&Rows>,
     deadline: Instant,
 ) -> Result<InsertResult, InsertError> {
     let held = lease::acquire(
@@ -195,24 +250,100 @@ async fn upsert_under_lease<W: Workbook>(
         config: lease_config,
         clock,
     };
-    let target = Target {
-        spreadsheet: &event.sheet.spreadsheet_id,
-        tab: &event.sheet.tab,
-        headers: &rows.headers,
-        key_index: rows.key_index,
-    };
-    let result = try_upsert(sheets, &target, &rows.rows, deadline, &mut guard).await;
+    let result = write_and_commit(store, sheets, clock, event, rows, deadline, &mut guard).await;
     if let Some(held) = guard.lease.take()
         && let Err(e) = lease::release(store, held).await
     {
         warn!(error = %e, "could not release the sheet lease; it expires on its own");
     }
-    let summary = result?;
-    Ok(InsertResult {
-        appended: summary.appended,
-        updated: summary.updated,
-        unchanged: summary.unchanged,
-        duplicate_keys_in_sheet: summary.duplicate_keys_in_sheet,
-        api_calls: summary.reads + summary.writes,
-    })
+    result
+}
+
+/// Under the lease: a sync's cursor check, the upsert, a sync's cursor commit.
+async fn write_and_commit<S: Store, W: Workbook>(
+    store: &S,
+    sheets: &W,
+    clock: &dyn Clock,
+    event: &InsertEvent,
+    rows: Option<&Rows>,
+    deadline: Instant,
+    guard: &mut LeaseGuard<'_, S>,
+) -> Result<InsertResult, InsertError> {
+    let standing = match &event.sync {
+        Some(plan) => Some((plan, cursor::standing(store, plan, &event.execution).await?)),
+        None => None,
+    };
+    let (plan, state, version) = match standing {
+        None => (None, None, None),
+        Some((_, Standing::Committed { state })) => {
+            info!(
+                generation = state.generation,
+                "this execution already moved the cursor"
+            );
+            return Ok(sync_only(SyncCommit::AlreadyMoved, &state));
+        }
+        Some((_, Standing::Superseded { state })) => {
+            info!(
+                generation = state.generation,
+                by = %state.committed_by,
+                "another sync moved the cursor since this one planned; nothing written"
+            );
+            return Ok(sync_only(SyncCommit::Superseded, &state));
+        }
+        Some((plan, Standing::Current { state, version })) => (Some(plan), state, version),
+    };
+    let mut result = InsertResult::default();
+    // A quiet sync (nothing changed) neither reads nor writes the sheet.
+    if let Some(rows) = rows.filter(|r| plan.is_none() || !r.rows.is_empty()) {
+        let target = Target {
+            spreadsheet: &event.sheet.spreadsheet_id,
+            tab: &event.sheet.tab,
+            headers: &rows.headers,
+            key_index: rows.key_index,
+        };
+        let summary = try_upsert(sheets, &target, &rows.rows, deadline, guard).await?;
+        result = InsertResult {
+            appended: summary.appended,
+            updated: summary.updated,
+            unchanged: summary.unchanged,
+            duplicate_keys_in_sheet: summary.duplicate_keys_in_sheet,
+            api_calls: summary.reads + summary.writes,
+            sync: None,
+        };
+    }
+    if let Some(plan) = plan {
+        let seen = seen(rows, recheck_ids(store, plan).await?);
+        let next = cursor::next_state(state.as_ref(), plan, &seen, &event.execution, clock.now());
+        // The lease must still be ours: if it lapsed, another sync may have written since.
+        guard.before_write().await.map_err(InsertError::Guard)?;
+        if !cursor::commit(store, &plan.cursor, &next, version.as_ref()).await? {
+            return Err(InsertError::CursorRace {
+                key: plan.cursor.clone(),
+            });
+        }
+        info!(
+            generation = next.generation,
+            cursor = %next.position,
+            open_orders = next.open.len(),
+            "cursor moved"
+        );
+        result.sync = Some(outcome(SyncCommit::Moved, &next));
+    }
+    Ok(result)
+}
+
+fn outcome(commit: SyncCommit, state: &CursorState) -> SyncOutcome {
+    SyncOutcome {
+        commit,
+        cursor: state.position,
+        generation: state.generation,
+        open_orders: state.open.len() as u64,
+    }
+}
+
+fn sync_only(commit: SyncCommit, state: &CursorState) -> InsertResult {
+    InsertResult {
+        sync: Some(outcome(commit, state)),
+        ..InsertResult::default()
+    }
 }

@@ -46,7 +46,11 @@ fn row(key: u64, status: &str) -> SheetRow {
             }
         })
         .collect();
-    SheetRow { key, cells }
+    SheetRow {
+        key,
+        cells,
+        sync: None,
+    }
 }
 
 /// Consecutive one-day windows from 2026-11-01.
@@ -85,6 +89,7 @@ async fn windows(store: &DirStore, execution: &str, rows: &[Vec<SheetRow>]) -> V
 
 fn event(execution: &str, tab: &str, windows: Vec<WindowOutcome>) -> InsertEvent {
     InsertEvent {
+        sync: None,
         execution: execution.into(),
         sheet: SheetTarget {
             spreadsheet_id: BOOK.into(),

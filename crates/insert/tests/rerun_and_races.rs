@@ -94,6 +94,7 @@ async fn read_rows(store: &DirStore, windows: &[WindowOutcome]) -> Vec<SheetRow>
 
 fn event(execution: &str, tab: &str, windows: Vec<WindowOutcome>) -> InsertEvent {
     InsertEvent {
+        sync: None,
         execution: execution.into(),
         sheet: SheetTarget {
             spreadsheet_id: "book".into(),

@@ -217,39 +217,7 @@ impl<C: CredentialStore> Source for NaverSource<C> {
             changed: ids.len() as u64,
             ..FetchCounts::default()
         };
-        for chunk in ids.chunks(MAX_DETAIL_IDS) {
-            let (details, trace_id) = client.details(chunk, deadline).await?;
-            let mut by_id: HashMap<String, _> = details
-                .into_iter()
-                .filter_map(|d| {
-                    let id = d.product_order.as_ref()?.product_order_id.clone()?;
-                    Some((id, d))
-                })
-                .collect();
-            for id in chunk {
-                match by_id.remove(id) {
-                    Some(detail) => {
-                        sink(ImportedOrder {
-                            product_order_id: id.clone(),
-                            change: changes.remove(id),
-                            detail,
-                        })?;
-                        counts.fetched += 1;
-                    }
-                    None => {
-                        counts.missing += 1;
-                        warn!(product_order_id = %id, trace_id = trace_id.as_deref(), "NAVER returned no detail for a changed product order");
-                    }
-                }
-            }
-            if !by_id.is_empty() {
-                warn!(
-                    extra = by_id.len(),
-                    trace_id = trace_id.as_deref(),
-                    "NAVER returned details that were not asked for; ignored"
-                );
-            }
-        }
+        details_into(&client, &ids, &mut changes, deadline, sink, &mut counts).await?;
         counts.api_calls = client.api_calls() - calls_before;
         info!(
             feed_entries,
@@ -261,4 +229,81 @@ impl<C: CredentialStore> Source for NaverSource<C> {
         );
         Ok(counts)
     }
+
+    async fn fetch_ids(
+        &self,
+        account: &AccountRef,
+        ids: &[String],
+        deadline: Instant,
+        sink: &mut OrderSink<'_>,
+    ) -> Result<FetchCounts, StepError> {
+        let client = self.client(account).await?;
+        let calls_before = client.api_calls();
+        let mut counts = FetchCounts::default();
+        details_into(
+            &client,
+            ids,
+            &mut HashMap::new(),
+            deadline,
+            sink,
+            &mut counts,
+        )
+        .await?;
+        counts.api_calls = client.api_calls() - calls_before;
+        info!(
+            asked = ids.len(),
+            fetched = counts.fetched,
+            missing = counts.missing,
+            api_calls = counts.api_calls,
+            "open orders re-read"
+        );
+        Ok(counts)
+    }
+}
+
+/// Fetches the details of `ids` 300 at a time and hands each to `sink` (with its feed entry,
+/// when there is one); ids NAVER does not return are counted as missing and logged.
+async fn details_into(
+    client: &NaverClient,
+    ids: &[String],
+    changes: &mut HashMap<String, ChangeStatus>,
+    deadline: Instant,
+    sink: &mut OrderSink<'_>,
+    counts: &mut FetchCounts,
+) -> Result<(), StepError> {
+    for chunk in ids.chunks(MAX_DETAIL_IDS) {
+        let (details, trace_id) = client.details(chunk, deadline).await?;
+        let mut by_id: HashMap<String, _> = details
+            .into_iter()
+            .filter_map(|d| {
+                let id = d.product_order.as_ref()?.product_order_id.clone()?;
+                Some((id, d))
+            })
+            .collect();
+        for id in chunk {
+            match by_id.remove(id) {
+                Some(detail) => {
+                    sink(ImportedOrder {
+                        rechecked: false,
+                        product_order_id: id.clone(),
+                        change: changes.remove(id),
+                        detail,
+                    })?;
+                    counts.fetched += 1;
+                }
+                None => {
+                    counts.missing += 1;
+                    warn!(product_order_id = %id, trace_id = trace_id.as_deref(), "NAVER returned no detail for a product order it was asked for");
+                }
+            }
+        }
+        if !by_id.is_empty() {
+            warn!(
+                extra = by_id.len(),
+                trace_id = trace_id.as_deref(),
+                "NAVER returned details that were not asked for; ignored"
+            );
+        }
+    }
+    Ok(())
 }

@@ -84,6 +84,7 @@ pub fn order(n: u64, changed: DateTime<FixedOffset>, rng: &mut Rng) -> ImportedO
             | ProductOrderStatus::PurchaseDecided
     );
     ImportedOrder {
+        rechecked: false,
         product_order_id: id.clone(),
         change: Some(ChangeStatus {
             order_id: Some(format!("2026{:012}", 10_000_000 + n / 2)),

@@ -474,6 +474,7 @@ mod tests {
 
     fn row(key: &str, status: &str, qty: i64) -> SheetRow {
         SheetRow {
+            sync: None,
             key: key.into(),
             cells: vec![
                 Cell::Text(key.into()),

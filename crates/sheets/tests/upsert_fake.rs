@@ -22,6 +22,7 @@ fn headers() -> Vec<String> {
 fn row(key: u64, status: &str, name: &str, qty: i64) -> SheetRow {
     let key = format!("20261125{key:011}");
     SheetRow {
+        sync: None,
         key: key.clone(),
         cells: vec![
             Cell::Text(key),

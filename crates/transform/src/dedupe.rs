@@ -185,6 +185,7 @@ mod tests {
 
     fn order(id: &str, changed_ms: Option<i64>, status: &str, name: &str) -> ImportedOrder {
         ImportedOrder {
+            rechecked: false,
             product_order_id: id.to_owned(),
             change: Some(ChangeStatus {
                 product_order_id: Some(id.to_owned()),

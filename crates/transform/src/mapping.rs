@@ -6,8 +6,9 @@
 //! cut with a visible marker.
 
 use ordersync_core::columns::{Column, Field, MAX_CELL_CHARS, MaskKind};
+use ordersync_core::cursor::{FeedChange, needs_recheck};
 use ordersync_core::product_order::{ImportedOrder, Timestamp};
-use ordersync_core::rows::{Cell, SheetRow};
+use ordersync_core::rows::{Cell, RowSync, SheetRow};
 use ordersync_core::time::format_sheet;
 
 use crate::mask;
@@ -121,6 +122,28 @@ pub fn row(order: &ImportedOrder, columns: &[Column], masks: &[MaskKind]) -> She
     SheetRow {
         key: order.product_order_id.clone(),
         cells,
+        sync: Some(row_sync(order)),
+    }
+}
+
+/// What a sync's cursor keeps of `order`: whether it is open, whether it was re-read, and its
+/// feed record.
+fn row_sync(order: &ImportedOrder) -> RowSync {
+    let po = order.detail.product_order.as_ref();
+    let change = order.change.as_ref();
+    RowSync {
+        open: needs_recheck(
+            po.and_then(|p| p.product_order_status.as_ref())
+                .or(change.and_then(|c| c.product_order_status.as_ref())),
+            po.and_then(|p| p.claim_status.as_ref()),
+        ),
+        rechecked: order.rechecked,
+        changed: change.and_then(|c| {
+            Some(FeedChange {
+                date: c.last_changed_date?,
+                kind: c.last_changed_type.clone(),
+            })
+        }),
     }
 }
 

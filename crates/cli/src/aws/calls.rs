@@ -155,7 +155,7 @@ pub fn prepare(
                 .map_err(|e| CliError::Usage(format!("--name: {e}")))?;
             name.to_owned()
         }
-        None => ordersync_core::naming::execution_name(&request),
+        None => ordersync_core::naming::execution_name(&request, now),
     };
     let input = serde_json::to_string(&request).expect("a RunRequest serialises");
     Ok(StartRequest { name, input })

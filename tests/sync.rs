@@ -1,0 +1,545 @@
+//! Syncs through the deployed `statemachine.asl.json` on the local runner: S3 over the real
+//! protocol, the fake NAVER as NAVER behaves (a snapshot feed, delivery completions only in
+//! `/query`, 2 requests/s per API), the fake Google, and one clock shared by the plan, the
+//! lease, the NAVER client and the fake shop, so the tests move time and the shop between and
+//! during syncs.
+//!
+//! - sync after sync converges to the truth while the shop moves on (dispatches, a delivery
+//!   completion only the re-read finds, purchase confirmations, a partial cancel, new orders,
+//!   and a change made visible *during* a sync); a quiet sync writes nothing;
+//! - a crash after the sheet write but before the cursor commit: the next sync and a rerun of
+//!   the failed execution both end with the same sheet, no duplicates, the cursor moved once;
+//! - two syncs of one tab: the one that planned from a cursor another has moved since writes
+//!   nothing (an older state never lands over a newer one), and racing two at once leaves the
+//!   sheet true after the next sync.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use chrono::{TimeDelta, Utc};
+use ordersync_aws::S3Store;
+use ordersync_core::clock::{Clock, ManualClock};
+use ordersync_core::cursor::{CursorState, cursor_key, read_cursor};
+use ordersync_core::events::{RunSummary, SyncCommit};
+use ordersync_core::product_order::ProductOrderStatus;
+use ordersync_core::request::{AccountRef, SheetTarget};
+use ordersync_core::store::{Store, StoreError, StoreErrorKind, Version};
+use ordersync_local::definition::{DEFINITION, INSERT, machine};
+use ordersync_local::functions::LocalFunctions;
+use ordersync_local::sandbox::{naver_source, sheets_client};
+use ordersync_naver::NaverSource;
+use ordersync_naver::source::EnvCredentials;
+use ordersync_runner::{Failure, Invoker, Options, Outcome, Quiet};
+use ordersync_sheets::SheetsClient;
+use ordersync_testkit::google::{FakeGoogle, FakeGoogleConfig};
+use ordersync_testkit::naver::{FakeNaver, FakeNaverConfig};
+use ordersync_testkit::s3::S3Server;
+use serde_json::{Value, json};
+
+const BOOK: &str = "sync-book";
+const TAB: &str = "주문";
+const SECRET: &str = "shops/sync-1";
+
+struct Sandbox {
+    _s3: S3Server,
+    store: S3Store,
+    clock: ManualClock,
+    naver: FakeNaver,
+    google: FakeGoogle,
+    source: NaverSource<EnvCredentials>,
+    sheets: SheetsClient,
+}
+
+impl Sandbox {
+    async fn start(orders: usize) -> Sandbox {
+        let s3 = S3Server::start().await;
+        let store = s3.store("sync");
+        let clock = ManualClock::at(Utc::now());
+        let shared: Arc<dyn Clock> = Arc::new(clock.clone());
+        let naver = FakeNaver::start(FakeNaverConfig {
+            seed: 5,
+            orders,
+            ..FakeNaverConfig::at(shared.clone())
+        })
+        .await;
+        let google = FakeGoogle::start(FakeGoogleConfig::default()).await;
+        google.create_spreadsheet(BOOK);
+        let source = naver_source(&naver, naver.client_secret())
+            .unwrap()
+            .with_clock(shared);
+        let sheets = sheets_client(&google).await.unwrap();
+        Sandbox {
+            _s3: s3,
+            store,
+            clock,
+            naver,
+            google,
+            source,
+            sheets,
+        }
+    }
+
+    fn functions<'a, S: Store>(
+        &'a self,
+        store: &'a S,
+    ) -> LocalFunctions<'a, S, NaverSource<EnvCredentials>> {
+        let mut functions = LocalFunctions::new(store, &self.source, &self.sheets);
+        functions.clock = Arc::new(self.clock.clone());
+        functions
+    }
+
+    /// A sync of the tab, backfilling from the shop's first day the first time.
+    fn request(&self) -> Value {
+        let (from, _) = self.naver.shop().span();
+        json!({
+            "account": {"secret_id": SECRET},
+            "since": from.date_naive().to_string(),
+            "sheet": {"spreadsheet_id": BOOK, "tab": TAB}
+        })
+    }
+
+    async fn sync_with(&self, invoker: &impl Invoker, store: &impl Store, name: &str) -> Outcome {
+        ordersync_runner::run_execution(
+            &machine(DEFINITION).unwrap(),
+            store,
+            invoker,
+            &Quiet,
+            // Busy retries of a racing sync must outlast the other's write: 30 s × 0.01.
+            Options {
+                retry_time_scale: 0.01,
+            },
+            name,
+            self.request(),
+        )
+        .await
+        .unwrap()
+    }
+
+    async fn sync(&self, name: &str) -> RunSummary {
+        summary(
+            &self
+                .sync_with(&self.functions(&self.store), &self.store, name)
+                .await,
+        )
+    }
+
+    /// Moves the shared clock (the shop, the plan, the NAVER client and the lease read it).
+    fn later(&self, by: TimeDelta) -> chrono::DateTime<chrono::FixedOffset> {
+        self.clock.advance(by);
+        self.clock.now().fixed_offset()
+    }
+
+    async fn cursor(&self) -> Option<CursorState> {
+        let key = cursor_key(
+            &AccountRef {
+                secret_id: SECRET.into(),
+            },
+            &SheetTarget {
+                spreadsheet_id: BOOK.into(),
+                tab: TAB.into(),
+            },
+        )
+        .unwrap();
+        read_cursor(&self.store, &key)
+            .await
+            .unwrap()
+            .map(|(s, _)| s)
+    }
+
+    /// Each product order as the shop has it now: status label, tracking number, quantity.
+    fn truth(&self) -> BTreeMap<String, (String, String, String)> {
+        let shop = self.naver.shop();
+        shop.product_order_ids()
+            .into_iter()
+            .filter_map(|id| {
+                let detail = shop.detail_json(&id)?;
+                let po = &detail["productOrder"];
+                // Orders still waiting for payment are not in a sync's sheet until paid.
+                shop.latest_change(&id)?;
+                let status = ProductOrderStatus::from_code(po["productOrderStatus"].as_str()?)
+                    .label()
+                    .to_owned();
+                let tracking = detail["delivery"]["trackingNumber"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned();
+                let quantity = po["remainQuantity"].to_string();
+                Some((id, (status, tracking, quantity)))
+            })
+            .collect()
+    }
+
+    /// The same three columns as the sheet shows them, by header text; panics on a key twice.
+    fn sheet(&self) -> BTreeMap<String, (String, String, String)> {
+        let values = self.google.values(BOOK, TAB);
+        let header = &values[0];
+        let col = |name: &str| {
+            header
+                .iter()
+                .position(|h| h == name)
+                .unwrap_or_else(|| panic!("no {name} column in {header:?}"))
+        };
+        let (key, status, tracking, quantity) = (
+            col("상품주문번호"),
+            col("주문상태"),
+            col("송장번호"),
+            col("수량"),
+        );
+        let mut rows = BTreeMap::new();
+        for row in &values[1..] {
+            let cell = |i: usize| row.get(i).cloned().unwrap_or_default();
+            let previous = rows.insert(cell(key), (cell(status), cell(tracking), cell(quantity)));
+            assert!(previous.is_none(), "key {} twice in the sheet", cell(key));
+        }
+        rows
+    }
+
+    fn assert_true(&self, when: &str) {
+        let (sheet, truth) = (self.sheet(), self.truth());
+        let wrong: Vec<_> = truth
+            .iter()
+            .filter(|(id, want)| sheet.get(*id) != Some(want))
+            .map(|(id, want)| (id, want, sheet.get(id)))
+            .take(5)
+            .collect();
+        assert!(
+            wrong.is_empty(),
+            "{when}: rows differ from the shop: {wrong:?}"
+        );
+        assert_eq!(sheet.len(), truth.len(), "{when}: extra rows");
+    }
+}
+
+fn summary(outcome: &Outcome) -> RunSummary {
+    match outcome {
+        Outcome::Succeeded { output, .. } | Outcome::AlreadySucceeded { output } => {
+            serde_json::from_value(output.clone()).unwrap()
+        }
+        Outcome::Failed { failure, .. } => panic!("execution failed: {failure}"),
+    }
+}
+
+#[tokio::test]
+async fn sync_after_sync_converges_to_the_truth_while_the_shop_moves_on() {
+    let sandbox = Sandbox::start(60).await;
+    let first = sandbox.sync("first").await;
+    let moved = first.sync.expect("a sync reports its cursor");
+    assert_eq!(moved.commit, SyncCommit::Moved);
+    assert_eq!(moved.generation, 1);
+    assert_eq!(first.appended, sandbox.truth().len() as u64);
+    assert!(first.windows >= 4, "backfill from the shop's first day");
+    sandbox.assert_true("after the backfill");
+    let cursor = sandbox.cursor().await.unwrap();
+    assert!(moved.open_orders > 0 && moved.open_orders == cursor.open.len() as u64);
+
+    // The shop moves on: dispatches and decisions (feed), deliveries (only `/query`), a
+    // partial cancel and new orders.
+    let at = sandbox.later(TimeDelta::minutes(20)) - TimeDelta::minutes(5);
+    let advanced = sandbox.naver.advance_orders(4, at);
+    let delivered = sandbox.naver.deliver_orders(3, at);
+    let cancelled = sandbox.naver.cancel_one_unit(1, at);
+    let added = sandbox
+        .naver
+        .add_orders(77, 3, at - TimeDelta::minutes(10), at);
+    assert!(advanced.len() == 4 && delivered.len() == 3 && cancelled.len() == 1);
+    assert!(
+        delivered.iter().all(|id| !advanced.contains(id)),
+        "the deliveries reach no feed record"
+    );
+    assert!(!added.is_empty());
+    for id in &delivered {
+        assert!(
+            cursor.open.iter().any(|o| &o.id == id),
+            "a delivering order is on the re-read list"
+        );
+    }
+    let second = sandbox.sync("second").await;
+    assert_eq!(second.appended, added.len() as u64, "{second:?}");
+    let mut touched: Vec<&String> = advanced
+        .iter()
+        .chain(&delivered)
+        .chain(&cancelled)
+        .collect();
+    touched.sort();
+    touched.dedup();
+    assert_eq!(second.updated, touched.len() as u64, "{second:?}");
+    assert!(second.orders_rechecked >= delivered.len() as u64);
+    sandbox.assert_true("after the second sync");
+
+    // A change NAVER makes visible only while the next sync runs, dated inside its span: the
+    // overlap of the sync after picks it up.
+    let now = sandbox.later(TimeDelta::minutes(10));
+    let late = AtomicBool::new(false);
+    let during = DuringInsert {
+        inner: sandbox.functions(&sandbox.store),
+        before: || {
+            if !late.swap(true, Ordering::SeqCst) {
+                assert_eq!(
+                    sandbox
+                        .naver
+                        .advance_orders(1, now - TimeDelta::minutes(1))
+                        .len(),
+                    1
+                );
+            }
+        },
+    };
+    let third = summary(&sandbox.sync_with(&during, &sandbox.store, "third").await);
+    assert_eq!(third.sync.unwrap().commit, SyncCommit::Moved);
+    assert!(late.load(Ordering::SeqCst));
+    sandbox.later(TimeDelta::minutes(1));
+    let fourth = sandbox.sync("fourth").await;
+    assert_eq!(fourth.updated, 1, "the late change arrives: {fourth:?}");
+    sandbox.assert_true("after the late change");
+
+    // Nothing new: nothing written.
+    let writes = sandbox.google.stats().writes;
+    sandbox.later(TimeDelta::minutes(10));
+    let quiet = sandbox.sync("quiet").await;
+    assert_eq!((quiet.appended, quiet.updated), (0, 0), "{quiet:?}");
+    assert_eq!(
+        sandbox.google.stats().writes,
+        writes,
+        "a quiet sync writes nothing"
+    );
+    assert_eq!(quiet.sync.unwrap().generation, 5);
+}
+
+/// Runs `before` ahead of every Insert invocation, then the real functions.
+struct DuringInsert<I, F> {
+    inner: I,
+    before: F,
+}
+
+impl<I: Invoker, F: Fn() + Sync> Invoker for DuringInsert<I, F> {
+    async fn invoke(&self, function: &str, payload: Value) -> Result<Value, Failure> {
+        if function == INSERT {
+            (self.before)();
+        }
+        self.inner.invoke(function, payload).await
+    }
+}
+
+/// A store whose cursor writes fail while `broken` is set (the crash between the sheet write
+/// and the cursor commit, as seen from the next run).
+struct CursorWritesFail<'a> {
+    inner: &'a S3Store,
+    broken: AtomicBool,
+    refused: AtomicUsize,
+}
+
+impl CursorWritesFail<'_> {
+    fn refuse(&self, key: &str) -> Result<(), StoreError> {
+        if key.starts_with("cursors/") && self.broken.load(Ordering::SeqCst) {
+            self.refused.fetch_add(1, Ordering::SeqCst);
+            return Err(StoreError {
+                op: "put",
+                key: key.to_owned(),
+                kind: StoreErrorKind::Transient,
+                detail: "the process died before the cursor write".into(),
+            });
+        }
+        Ok(())
+    }
+}
+
+impl Store for CursorWritesFail<'_> {
+    fn uri(&self, key: &str) -> String {
+        self.inner.uri(key)
+    }
+    fn key_of(&self, uri: &str) -> Result<String, ordersync_core::payload::PayloadError> {
+        self.inner.key_of(uri)
+    }
+    async fn put(&self, key: &str, body: Vec<u8>) -> Result<(), StoreError> {
+        self.refuse(key)?;
+        self.inner.put(key, body).await
+    }
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.inner.get(key).await
+    }
+    async fn get_versioned(&self, key: &str) -> Result<Option<(Vec<u8>, Version)>, StoreError> {
+        self.inner.get_versioned(key).await
+    }
+    async fn put_if_absent(&self, key: &str, body: Vec<u8>) -> Result<Option<Version>, StoreError> {
+        self.refuse(key)?;
+        self.inner.put_if_absent(key, body).await
+    }
+    async fn put_if_match(
+        &self,
+        key: &str,
+        body: Vec<u8>,
+        expected: &Version,
+    ) -> Result<Option<Version>, StoreError> {
+        self.refuse(key)?;
+        self.inner.put_if_match(key, body, expected).await
+    }
+    async fn delete_if_match(&self, key: &str, expected: &Version) -> Result<bool, StoreError> {
+        self.inner.delete_if_match(key, expected).await
+    }
+}
+
+#[tokio::test]
+async fn a_crash_before_the_cursor_commit_is_repaired_by_the_next_sync_and_by_a_rerun() {
+    let sandbox = Sandbox::start(40).await;
+    let failing = CursorWritesFail {
+        inner: &sandbox.store,
+        broken: AtomicBool::new(true),
+        refused: AtomicUsize::new(0),
+    };
+    let outcome = sandbox
+        .sync_with(&sandbox.functions(&failing), &failing, "crashes")
+        .await;
+    let Outcome::Failed { failure, .. } = outcome else {
+        panic!("the cursor write never succeeds: {outcome:?}")
+    };
+    assert_eq!(failure.error, "Ordersync.Store");
+    assert!(
+        failing.refused.load(Ordering::SeqCst) > 1,
+        "retried by the ASL"
+    );
+    // The sheet was written; the cursor was not.
+    sandbox.assert_true("after the crash");
+    assert!(sandbox.cursor().await.is_none());
+
+    // The next sync redoes the stretch: same sheet, nothing appended twice.
+    sandbox.later(TimeDelta::minutes(5));
+    let next = sandbox.sync("next").await;
+    assert_eq!((next.appended, next.updated), (0, 0), "{next:?}");
+    assert_eq!(next.sync.unwrap().generation, 1);
+    sandbox.assert_true("after the next sync");
+
+    // A rerun of the failed execution (what a redrive does) finds the cursor moved by another
+    // sync since it planned: it writes nothing and succeeds.
+    failing.broken.store(false, Ordering::SeqCst);
+    let rerun = summary(
+        &sandbox
+            .sync_with(&sandbox.functions(&failing), &failing, "crashes")
+            .await,
+    );
+    assert_eq!(rerun.sync.unwrap().commit, SyncCommit::Superseded);
+    assert_eq!(sandbox.cursor().await.unwrap().generation, 1);
+    sandbox.assert_true("after the rerun");
+}
+
+#[tokio::test]
+async fn a_redrive_commits_once_and_a_rerun_after_the_commit_writes_nothing() {
+    let sandbox = Sandbox::start(40).await;
+    let failing = CursorWritesFail {
+        inner: &sandbox.store,
+        broken: AtomicBool::new(true),
+        refused: AtomicUsize::new(0),
+    };
+    let outcome = sandbox
+        .sync_with(&sandbox.functions(&failing), &failing, "once")
+        .await;
+    assert!(matches!(outcome, Outcome::Failed { .. }));
+    // Redrive: the store is healthy again; only Insert reruns, and it commits.
+    failing.broken.store(false, Ordering::SeqCst);
+    let recording = Recording {
+        inner: sandbox.functions(&failing),
+        calls: Mutex::new(Vec::new()),
+    };
+    let redriven = summary(&sandbox.sync_with(&recording, &failing, "once").await);
+    let sync = redriven.sync.unwrap();
+    assert_eq!((sync.commit, sync.generation), (SyncCommit::Moved, 1));
+    let calls = recording.calls.lock().unwrap().clone();
+    assert_eq!(
+        calls.iter().map(|(f, _)| f.as_str()).collect::<Vec<_>>(),
+        [INSERT],
+        "a redrive reruns Insert only"
+    );
+    sandbox.assert_true("after the redrive");
+
+    // The same Insert once more (its answer was lost after the commit): nothing written.
+    let writes = sandbox.google.stats().writes;
+    let again = sandbox
+        .functions(&sandbox.store)
+        .invoke(INSERT, calls[0].1.clone())
+        .await
+        .unwrap();
+    let again: RunSummary = serde_json::from_value(again).unwrap();
+    assert_eq!(again.sync.unwrap().commit, SyncCommit::AlreadyMoved);
+    assert_eq!(sandbox.google.stats().writes, writes);
+    assert_eq!(sandbox.cursor().await.unwrap().generation, 1);
+}
+
+/// Records every invocation, then runs the real functions.
+struct Recording<I> {
+    inner: I,
+    calls: Mutex<Vec<(String, Value)>>,
+}
+
+impl<I: Invoker> Invoker for Recording<I> {
+    async fn invoke(&self, function: &str, payload: Value) -> Result<Value, Failure> {
+        self.calls
+            .lock()
+            .unwrap()
+            .push((function.to_owned(), payload.clone()));
+        self.inner.invoke(function, payload).await
+    }
+}
+
+#[tokio::test]
+async fn a_sync_that_planned_before_another_committed_writes_nothing_and_racing_two_stays_true() {
+    let sandbox = Sandbox::start(40).await;
+    sandbox.sync("base").await;
+    sandbox.assert_true("base");
+
+    // A plans and imports; before its Insert, the shop moves and B runs from start to end.
+    let at = sandbox.later(TimeDelta::minutes(15)) - TimeDelta::minutes(5);
+    let b_ran = &AtomicBool::new(false);
+    let sandbox = &sandbox;
+    let b_store = &sandbox.store;
+    let a = InsertWaitsFor {
+        inner: sandbox.functions(&sandbox.store),
+        first: move || async move {
+            if !b_ran.swap(true, Ordering::SeqCst) {
+                assert_eq!(sandbox.naver.advance_orders(3, at).len(), 3);
+                sandbox.later(TimeDelta::minutes(1));
+                let b = summary(
+                    &sandbox
+                        .sync_with(&sandbox.functions(b_store), b_store, "b")
+                        .await,
+                );
+                assert_eq!(b.updated, 3, "B saw the newer state: {b:?}");
+            }
+        },
+    };
+    let a_outcome = summary(&sandbox.sync_with(&a, &sandbox.store, "a").await);
+    assert_eq!(a_outcome.sync.unwrap().commit, SyncCommit::Superseded);
+    assert_eq!((a_outcome.appended, a_outcome.updated), (0, 0));
+    sandbox.assert_true("A's older data did not land over B's");
+    assert_eq!(sandbox.cursor().await.unwrap().committed_by, "b");
+
+    // Two at once: the lease serialises their writes; whichever is second finds the cursor
+    // moved. Neither loses a change: the next sync brings the sheet to the truth.
+    let at = sandbox.later(TimeDelta::minutes(15)) - TimeDelta::minutes(5);
+    sandbox.naver.advance_orders(2, at);
+    let (x, y) = tokio::join!(sandbox.sync("x"), sandbox.sync("y"));
+    let commits = [x.sync.unwrap().commit, y.sync.unwrap().commit];
+    assert!(commits.contains(&SyncCommit::Moved), "{commits:?}");
+    sandbox.later(TimeDelta::minutes(1));
+    sandbox.sync("after-race").await;
+    sandbox.assert_true("after the race");
+}
+
+/// Awaits `first` ahead of every Insert invocation, then the real functions.
+struct InsertWaitsFor<I, F> {
+    inner: I,
+    first: F,
+}
+
+impl<I, F, Fut> Invoker for InsertWaitsFor<I, F>
+where
+    I: Invoker,
+    F: Fn() -> Fut + Sync,
+    Fut: std::future::Future<Output = ()>,
+{
+    async fn invoke(&self, function: &str, payload: Value) -> Result<Value, Failure> {
+        if function == INSERT {
+            (self.first)().await;
+        }
+        self.inner.invoke(function, payload).await
+    }
+}
