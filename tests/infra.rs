@@ -716,3 +716,95 @@ Resources:
     }
     assert_eq!(problems.len(), 5, "{problems:#?}");
 }
+
+// ---------------------------------------------------------------------------------------------
+// The optional schedule.
+
+#[test]
+fn the_optional_schedule_starts_a_sync_of_the_configured_tab() {
+    use ordersync_core::request::{Limits, RunRequest, Selection};
+    let template = template();
+    let schedules = resources(&template, "AWS::Scheduler::Schedule");
+    assert_eq!(schedules.len(), 1, "one schedule");
+    let (_, schedule) = schedules[0];
+    assert_eq!(
+        get(schedule, "Condition").and_then(Value::as_str),
+        Some("HasSyncSchedule"),
+        "off unless an expression is given"
+    );
+    let condition = get(&template, "Conditions")
+        .and_then(|c| get(c, "HasSyncSchedule"))
+        .expect("the condition");
+    assert!(
+        format!("{condition:?}").contains("SyncScheduleExpression"),
+        "{condition:?}"
+    );
+    let target = property(schedule, "Target").expect("a target");
+    let arn = get(target, "Arn").unwrap();
+    assert_eq!(
+        (tag(arn).as_deref(), untagged(arn).as_str()),
+        (Some("Ref"), Some("Pipeline")),
+        "it starts this stack's state machine"
+    );
+    let role_arn = get(target, "RoleArn").unwrap();
+    assert_eq!(untagged(role_arn).as_str(), Some("SyncScheduleRole.Arn"));
+
+    // Both inputs, with the parameters filled in as a deployer would, are syncs the Plan
+    // accepts: with `since` for a first sync, without it once the tab has a cursor.
+    let input = get(target, "Input").unwrap();
+    assert_eq!(tag(input).as_deref(), Some("If"));
+    let branches = untagged(input).as_sequence().unwrap();
+    assert_eq!(branches[0].as_str(), Some("HasSyncSince"));
+    let fill = |branch: &Value| {
+        untagged(branch)
+            .as_str()
+            .unwrap()
+            .replace("${SyncSecretName}", "ordersync/naver/my-store")
+            .replace("${SyncSpreadsheetId}", "1AbC_dEf-123")
+            .replace("${SyncTab}", "스마트스토어 주문")
+            .replace("${SyncSince}", "2026-11-01")
+    };
+    let now = chrono::DateTime::parse_from_rfc3339("2026-11-25T12:00:00+09:00").unwrap();
+    for (branch, since) in [(&branches[1], true), (&branches[2], false)] {
+        assert_eq!(tag(branch).as_deref(), Some("Sub"));
+        let text = fill(branch);
+        assert!(
+            !text.contains("${"),
+            "every placeholder is a parameter: {text}"
+        );
+        let run = RunRequest::parse(text.as_bytes())
+            .and_then(|r| r.validate(&Limits::default(), now))
+            .unwrap_or_else(|e| panic!("{text}: {e}"));
+        let Selection::Sync { since: got } = run.selection else {
+            panic!("{text} is not a sync")
+        };
+        assert_eq!(got.is_some(), since, "{text}");
+        assert_eq!(run.sheet.tab, "스마트스토어 주문");
+    }
+
+    // The role: assumed by the scheduler of this account only, allowed exactly to start this
+    // state machine.
+    let role = get(&template, "Resources")
+        .and_then(|r| get(r, "SyncScheduleRole"))
+        .expect("the schedule's role");
+    let trust = format!("{:?}", property(role, "AssumeRolePolicyDocument").unwrap());
+    assert!(trust.contains("scheduler.amazonaws.com") && trust.contains("aws:SourceAccount"));
+    let statements: Vec<&Value> = property(role, "Policies")
+        .and_then(Value::as_sequence)
+        .unwrap()
+        .iter()
+        .flat_map(|p| {
+            get(p, "PolicyDocument")
+                .and_then(|d| get(d, "Statement"))
+                .and_then(Value::as_sequence)
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(statements.len(), 1);
+    assert_eq!(
+        get(statements[0], "Action").and_then(Value::as_str),
+        Some("states:StartExecution")
+    );
+    let resource = get(statements[0], "Resource").unwrap();
+    assert_eq!(untagged(resource).as_str(), Some("Pipeline"));
+}
