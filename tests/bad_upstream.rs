@@ -146,7 +146,7 @@ impl Sandbox {
         let (from, to) = self.naver.shop().span();
         let input = json!({
             "account": {"secret_id": "shops/bad-upstream"},
-            "range": {"from": from.date_naive().to_string(), "to": to.date_naive().to_string()},
+            "range": {"from": from.date_naive().to_string(), "to": to.date_naive().to_string(), "by": "changed"},
             "sheet": {"spreadsheet_id": BOOK, "tab": tab}
         });
         let failures = Failures::default();

@@ -69,7 +69,7 @@ impl Sandbox {
         let (from, to) = self.naver.shop().span();
         json!({
             "account": {"secret_id": "shops/cli"},
-            "range": {"from": from.to_rfc3339(), "to": to.to_rfc3339()},
+            "range": {"from": from.to_rfc3339(), "to": to.to_rfc3339(), "by": "changed"},
             "sheet": {"spreadsheet_id": "cli-book", "tab": "주문"}
         })
     }

@@ -98,6 +98,11 @@ fn readme_python_execution_name_matches_the_rust_rule() {
         }),
         serde_json::json!({
             "account": {"secret_id": "ordersync/naver/my-store"},
+            "range": {"from": "2026-11-01", "to": "2026-11-03", "by": "changed"},
+            "sheet": {"spreadsheet_id": "x", "tab": "t"}
+        }),
+        serde_json::json!({
+            "account": {"secret_id": "ordersync/naver/my-store"},
             "since": "2026-11-01",
             "sheet": {"spreadsheet_id": "1AbCdEfGhIjKlMnOpQrStUvWxYz0123456789_-abcd", "tab": "스마트스토어 주문"}
         }),
@@ -136,7 +141,7 @@ fn readme_python_execution_name_matches_the_rust_rule() {
         })
         .collect();
     assert_eq!(python, rust);
-    assert!(rust[2].starts_with("os-sync-202611250859-"), "{}", rust[2]);
+    assert!(rust[3].starts_with("os-sync-202611250859-"), "{}", rust[3]);
     assert_eq!(rust[0], "os-20261101-20261103-d1bed2285c6f6b68");
 
     // The boto3 block is not run (no AWS here), but it must at least be valid Python.

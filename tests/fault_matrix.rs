@@ -103,7 +103,7 @@ impl Rig {
         };
         json!({
             "account": {"secret_id": "shops/matrix"},
-            "range": {"from": from.date_naive().to_string(), "to": to.date_naive().to_string()},
+            "range": {"from": from.date_naive().to_string(), "to": to.date_naive().to_string(), "by": "changed"},
             "sheet": {"spreadsheet_id": BOOK, "tab": tab}
         })
     }

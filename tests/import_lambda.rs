@@ -43,6 +43,7 @@ async fn built_import_binary_fetches_a_window_into_s3() {
     let (from, _) = naver.shop().span();
     let window = Window::new(from, from + MAX_WINDOW).unwrap();
     let event = ImportEvent {
+        by: None,
         sync: None,
         execution: "exec-import".into(),
         account: AccountRef {

@@ -48,6 +48,7 @@ async fn hostile_shop_data_becomes_one_literal_row_per_product_order() {
             &store,
             &source,
             ImportEvent {
+                by: None,
                 sync: None,
                 execution: "hostile".into(),
                 account: AccountRef {

@@ -276,7 +276,7 @@ async fn compare(
     let day = (naver.shop().span().0 + chrono::TimeDelta::days(1)).date_naive();
     let input = json!({
         "account": {"secret_id": "shops/moto"},
-        "range": {"from": day.to_string(), "to": day.to_string()},
+        "range": {"from": day.to_string(), "to": day.to_string(), "by": "changed"},
         "sheet": {"spreadsheet_id": BOOK, "tab": TAB}
     });
     let definition = test_definition(without_last_retrier).to_string();
@@ -681,7 +681,7 @@ async fn one_window(moto: &Moto, naver: &FakeNaver, execution: &str) -> Value {
     let day = (naver.shop().span().0 + chrono::TimeDelta::days(1)).date_naive();
     let request = json!({
         "account": {"secret_id": "shops/env"},
-        "range": {"from": day.to_string(), "to": day.to_string()},
+        "range": {"from": day.to_string(), "to": day.to_string(), "by": "changed"},
         "sheet": {"spreadsheet_id": BOOK, "tab": TAB}
     });
     let plan = lambdas

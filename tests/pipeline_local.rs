@@ -74,7 +74,7 @@ impl Sandbox {
         let (from, to) = self.naver.shop().span();
         json!({
             "account": {"secret_id": "shops/test-1"},
-            "range": {"from": from.date_naive().to_string(), "to": to.date_naive().to_string()},
+            "range": {"from": from.date_naive().to_string(), "to": to.date_naive().to_string(), "by": "changed"},
             "sheet": {"spreadsheet_id": BOOK, "tab": tab}
         })
     }

@@ -91,7 +91,7 @@ impl Privacy {
         let (from, to) = naver.shop().span();
         let request = json!({
             "account": {"secret_id": "shops/private"},
-            "range": {"from": from.to_rfc3339(), "to": to.to_rfc3339()},
+            "range": {"from": from.to_rfc3339(), "to": to.to_rfc3339(), "by": "changed"},
             "sheet": {"spreadsheet_id": "private-book", "tab": "orders"}
         });
         Privacy {

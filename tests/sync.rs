@@ -543,3 +543,88 @@ where
         self.inner.invoke(function, payload).await
     }
 }
+
+#[tokio::test]
+async fn a_range_by_payment_date_is_every_order_paid_then_as_it_is_now() {
+    let sandbox = &Sandbox::start(60).await;
+    let (from, to) = sandbox.naver.shop().span();
+    // After the range: some of its orders move on, so their feed record leaves the range.
+    let at = sandbox.later(TimeDelta::minutes(30)) - TimeDelta::minutes(5);
+    let moved = sandbox.naver.advance_orders(5, at);
+    assert_eq!(moved.len(), 5);
+    let request = |tab: &str, by: &str| {
+        json!({
+            "account": {"secret_id": SECRET},
+            "range": {"from": from.to_rfc3339(), "to": to.to_rfc3339(), "by": by},
+            "sheet": {"spreadsheet_id": BOOK, "tab": tab}
+        })
+    };
+    let run = |name: &'static str, input: Value| async move {
+        let functions = sandbox.functions(&sandbox.store);
+        summary(
+            &ordersync_runner::run_execution(
+                &machine(DEFINITION).unwrap(),
+                &sandbox.store,
+                &functions,
+                &Quiet,
+                Options {
+                    retry_time_scale: 0.01,
+                },
+                name,
+                input,
+            )
+            .await
+            .unwrap(),
+        )
+    };
+    let details_before = sandbox.naver.stats().detail_calls;
+    let paid = run("paid", request("결제일 기준", "paid")).await;
+    let want: Vec<String> = sandbox
+        .naver
+        .shop()
+        .dated_between("PAYED_DATETIME", from, to - TimeDelta::milliseconds(1))
+        .unwrap()
+        .into_iter()
+        .map(|(_, id)| id)
+        .collect();
+    assert_eq!(paid.appended, want.len() as u64, "{paid:?}");
+    assert_eq!(
+        sandbox.naver.stats().detail_calls,
+        details_before,
+        "details come inline: no /query call"
+    );
+    let values = sandbox.google.values(BOOK, "결제일 기준");
+    let truth = sandbox.truth();
+    let cell = |row: &[String], header: &str| {
+        let at = values[0].iter().position(|h| h == header).unwrap();
+        row.get(at).cloned().unwrap_or_default()
+    };
+    for row in &values[1..] {
+        let (status, tracking, quantity) = &truth[&row[0]];
+        assert_eq!(
+            (
+                &cell(row, "주문상태"),
+                &cell(row, "송장번호"),
+                &cell(row, "수량")
+            ),
+            (status, tracking, quantity),
+            "row {} as it is now",
+            row[0]
+        );
+    }
+    let in_sheet = |tab: &str| -> Vec<String> {
+        sandbox.google.values(BOOK, tab)[1..]
+            .iter()
+            .map(|r| r[0].clone())
+            .collect()
+    };
+    let paid_ids = in_sheet("결제일 기준");
+    let moved_paid: Vec<&String> = moved.iter().filter(|id| want.contains(id)).collect();
+    assert!(!moved_paid.is_empty());
+    assert!(moved_paid.iter().all(|id| paid_ids.contains(id)));
+
+    // The same range over the change feed misses exactly those: their latest change is later.
+    run("changed", request("변경일 기준", "changed")).await;
+    let changed_ids = in_sheet("변경일 기준");
+    assert!(moved_paid.iter().all(|id| !changed_ids.contains(id)));
+}

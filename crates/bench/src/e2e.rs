@@ -114,7 +114,7 @@ pub async fn run(
 
     let request = json!({
         "account": {"secret_id": "shops/bench"},
-        "range": {"from": from.date_naive().to_string(), "to": to.date_naive().to_string()},
+        "range": {"from": from.date_naive().to_string(), "to": to.date_naive().to_string(), "by": "changed"},
         "sheet": {"spreadsheet_id": "bench-book", "tab": "orders"}
     });
     // One execution on `functions`: its summary and wall time (Step Functions' own waits).

@@ -95,6 +95,7 @@ pub fn child(dir: &Path, windows: &str) {
     let mut fetched = 0;
     for window in windows {
         let event = ImportEvent {
+            by: None,
             sync: None,
             execution: "bench".into(),
             account: AccountRef {

@@ -5,7 +5,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use ordersync_core::config::ProcessEnv;
-use ordersync_core::request::{Limits, RunRequest, Selection, ValidRun};
+use ordersync_core::request::{Limits, RangeBy, RunRequest, Selection, ValidRun};
 use ordersync_core::window::{MAX_WINDOW, split};
 use serde::Serialize;
 
@@ -19,6 +19,9 @@ struct Plan<'a> {
     tab: &'a str,
     /// `range` or `sync`.
     kind: &'static str,
+    /// A range: which date it is about (`paid`, `ordered`, `changed`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    by: Option<RangeBy>,
     /// A range's windows; a sync's depend on its cursor, read when it runs.
     windows: Vec<String>,
     /// A sync: where the first sync of the tab starts.
@@ -47,12 +50,16 @@ fn plan_of(run: &ValidRun) -> Plan<'_> {
         secret_id: &run.account.secret_id,
         spreadsheet_id: &run.sheet.spreadsheet_id,
         tab: &run.sheet.tab,
+        by: match run.selection {
+            Selection::Range { by, .. } => Some(by),
+            Selection::Sync { .. } => None,
+        },
         kind: match run.selection {
             Selection::Range { .. } => "range",
             Selection::Sync { .. } => "sync",
         },
         windows: match run.selection {
-            Selection::Range { from, to } => {
+            Selection::Range { from, to, .. } => {
                 split(from, to, MAX_WINDOW).iter().map(|w| w.id()).collect()
             }
             Selection::Sync { .. } => Vec::new(),

@@ -60,6 +60,9 @@ pub struct ImportEvent {
     pub account: crate::request::AccountRef,
     /// The window to import (at most 24 h).
     pub window: Window,
+    /// Which date the window is about; the change feed's when absent.
+    #[serde(default)]
+    pub by: Option<crate::request::RangeBy>,
     /// A sync's plan (null for a range request): the window it names also re-reads the
     /// sync's open orders.
     #[serde(default)]
@@ -174,6 +177,8 @@ pub struct PlanResult {
     /// The Map's `MaxConcurrencyPath`: windows imported at once (NAVER's rate limit is per
     /// application, so more is not faster).
     pub max_concurrency: u32,
+    /// Which date the windows are about (`changed` for a sync).
+    pub by: crate::request::RangeBy,
     /// A sync's plan; null (never absent: the ASL's paths need the field) for a range request.
     pub sync: Option<crate::cursor::SyncPlan>,
 }

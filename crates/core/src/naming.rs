@@ -11,7 +11,8 @@
 //!   14 digits (`2026-11-01T09:00:00+09:00` → `20261101090000`), so an operator recognises the
 //!   range in the console;
 //! - the first 16 lowercase hex characters of SHA-256 over `account.secret_id`,
-//!   `sheet.spreadsheet_id`, `sheet.tab`, `range.from` and `range.to` joined with `\n` (UTF-8).
+//!   `sheet.spreadsheet_id`, `sheet.tab`, `range.from`, `range.to` and, when `range.by` is
+//!   `ordered` or `changed`, that word, joined with `\n` (UTF-8).
 //!
 //! The result is at most 49 characters of `[0-9a-f-]` plus `os`: a valid Step Functions name
 //! and a valid key segment ([`crate::keys::check_execution`]). `columns` is not part of the
@@ -27,7 +28,7 @@
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 
-use crate::request::RunRequest;
+use crate::request::{RangeBy, RunRequest};
 
 /// Digits kept from each end of the range.
 const RANGE_DIGITS: usize = 14;
@@ -46,8 +47,14 @@ pub fn execution_name(request: &RunRequest, now: DateTime<Utc>) -> String {
         request.sheet.tab.as_str(),
         first,
     ];
-    if request.range.is_some() {
+    if let Some(range) = &request.range {
         identity.push(second);
+        // The default (`paid`, given or not) keeps the name it always had.
+        match range.by {
+            Some(RangeBy::Ordered) => identity.push("ordered"),
+            Some(RangeBy::Changed) => identity.push("changed"),
+            Some(RangeBy::Paid) | None => {}
+        }
     }
     let hash = hex::encode(Sha256::digest(identity.join("\n").as_bytes()));
     match &request.range {
@@ -92,6 +99,7 @@ mod tests {
             range: Some(TimeRange {
                 from: from.into(),
                 to: to.into(),
+                by: None,
             }),
             since: None,
             sheet: SheetTarget {
@@ -156,6 +164,15 @@ mod tests {
         let mut other = example();
         other.columns = Some(Default::default());
         assert_eq!(execution_name(&other, at()), base);
+        // `by`: the default keeps the name; another date is another run.
+        let mut other = example();
+        other.range.as_mut().unwrap().by = Some(RangeBy::Paid);
+        assert_eq!(execution_name(&other, at()), base);
+        for by in [RangeBy::Ordered, RangeBy::Changed] {
+            let mut other = example();
+            other.range.as_mut().unwrap().by = Some(by);
+            assert_ne!(execution_name(&other, at()), base);
+        }
     }
 
     #[test]

@@ -16,7 +16,7 @@ use crate::events::parse_event_value;
 use crate::events::{PlanEvent, PlanResult};
 use crate::keys::{Stage, check_execution, object_key};
 use crate::payload::encode;
-use crate::request::{InvalidInput, Limits, RunRequest, Selection, ValidRun};
+use crate::request::{InvalidInput, Limits, RangeBy, RunRequest, Selection, ValidRun};
 use crate::store::{Store, write_object};
 use crate::window::{MAX_WINDOW, split};
 
@@ -106,7 +106,7 @@ pub fn plan_range(
     run: &ValidRun,
     config: &PlanConfig,
 ) -> Result<PlanResult, StepError> {
-    let Selection::Range { from, to } = run.selection else {
+    let Selection::Range { from, to, by } = run.selection else {
         return Err(InvalidInput::new("not a range request").into());
     };
     let windows = split(from, to, MAX_WINDOW);
@@ -114,7 +114,7 @@ pub fn plan_range(
         // validate() refuses empty ranges; an empty split would be a bug in split().
         return Err(InvalidInput::new("range holds no window").into());
     }
-    Ok(result(request, run, config, windows, None))
+    Ok(result(request, run, config, windows, by, None))
 }
 
 /// A sync: from the tab's cursor (less the overlap) or `since`, up to now less the lag, in
@@ -159,7 +159,14 @@ pub async fn plan_sync(
         to: last.to,
         recheck,
     };
-    Ok(result(request, run, config, windows, Some(sync)))
+    Ok(result(
+        request,
+        run,
+        config,
+        windows,
+        RangeBy::Changed,
+        Some(sync),
+    ))
 }
 
 fn result(
@@ -167,6 +174,7 @@ fn result(
     run: &ValidRun,
     config: &PlanConfig,
     windows: Vec<crate::window::Window>,
+    by: RangeBy,
     sync: Option<SyncPlan>,
 ) -> PlanResult {
     PlanResult {
@@ -175,6 +183,7 @@ fn result(
         columns: request.columns.clone().unwrap_or_default(),
         windows,
         max_concurrency: config.max_concurrency,
+        by,
         sync,
     }
 }
@@ -309,6 +318,7 @@ mod tests {
         let first = plan(&store, &event(sync.clone()), &PlanConfig::default(), now())
             .await
             .unwrap();
+        assert_eq!(first.by, RangeBy::Changed, "a sync walks the change feed");
         let plan0 = first.sync.clone().unwrap();
         assert_eq!(plan0.generation, 0);
         assert!(plan0.recheck.is_none());

@@ -64,6 +64,23 @@ pub struct TimeRange {
     pub from: String,
     /// Exclusive end (a date-only value includes that day), e.g. `2026-11-07`.
     pub to: String,
+    /// Which date the range is about; `paid` when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub by: Option<RangeBy>,
+}
+
+/// What a range selects. Every product order comes as it is now, whichever date selected it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RangeBy {
+    /// Paid in the range (NAVER's conditional search, `rangeType=PAYED_DATETIME`).
+    #[default]
+    Paid,
+    /// Ordered in the range (`rangeType=ORDERED_DATETIME`).
+    Ordered,
+    /// Whose latest change falls in the range (the change feed, a snapshot): a cursor-free
+    /// "what changed in the last hour"; what a sync walks window by window.
+    Changed,
 }
 
 /// The target tab.
@@ -125,10 +142,11 @@ pub struct ValidRun {
 /// What a valid request asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Selection {
-    /// `[from, to)` of the change feed, as the orders are now.
+    /// `[from, to)` by payment, order or latest-change date, as the orders are now.
     Range {
         from: DateTime<FixedOffset>,
         to: DateTime<FixedOffset>,
+        by: RangeBy,
     },
     /// Up to now from the tab's cursor; `since` starts a tab that has none.
     Sync {
@@ -252,7 +270,11 @@ fn check_range(
     if from > now {
         problems.push("range.from is in the future".into());
     }
-    (problems.len() == before).then_some(Selection::Range { from, to })
+    (problems.len() == before).then_some(Selection::Range {
+        from,
+        to,
+        by: range.by.unwrap_or_default(),
+    })
 }
 
 pub fn check_secret_id(id: &str, problems: &mut Vec<String>) {
@@ -335,9 +357,10 @@ mod tests {
     #[test]
     fn a_good_request_resolves_range_and_columns() {
         let run = check(good()).unwrap();
-        let Selection::Range { from, to } = run.selection else {
+        let Selection::Range { from, to, by } = run.selection else {
             panic!("a range request: {run:?}")
         };
+        assert_eq!(by, RangeBy::Paid, "by payment date unless asked otherwise");
         assert_eq!(from.to_rfc3339(), "2026-11-01T00:00:00+09:00");
         assert_eq!(to.to_rfc3339(), "2026-11-08T00:00:00+09:00");
         assert_eq!(run.columns.len(), 18);

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::errors::StepError;
 use crate::product_order::ImportedOrder;
-use crate::request::AccountRef;
+use crate::request::{AccountRef, RangeBy};
 use crate::window::Window;
 
 /// What fetching one window did.
@@ -44,6 +44,18 @@ pub trait Source: Send + Sync {
         &self,
         account: &AccountRef,
         window: &Window,
+        deadline: Instant,
+        sink: &mut OrderSink<'_>,
+    ) -> impl Future<Output = Result<FetchCounts, StepError>> + Send;
+
+    /// Every product order paid (or ordered, by `by`) in `window` (half-open), with its current
+    /// detail, handed to `sink` one by one; there is no feed entry. `by` is never
+    /// [`RangeBy::Changed`] here: that is [`Source::fetch_window`].
+    fn fetch_range(
+        &self,
+        account: &AccountRef,
+        window: &Window,
+        by: RangeBy,
         deadline: Instant,
         sink: &mut OrderSink<'_>,
     ) -> impl Future<Output = Result<FetchCounts, StepError>> + Send;

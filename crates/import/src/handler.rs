@@ -3,6 +3,9 @@
 //! details are never all in memory), and writes the object under the deterministic key. An empty
 //! window writes an empty object. A rerun of the same execution writes the same key again.
 //!
+//! A window is read by the change feed (a sync, or a range `by: changed`) or by NAVER's
+//! conditional search (a range by payment or order date, details inline).
+//!
 //! In a sync, the window its plan names also re-reads the sync's batch of open orders by id
 //! (their next step may never reach the feed), into the same object: the ids the feed already
 //! listed in this window are skipped, and each re-read order keeps the feed record the cursor
@@ -14,6 +17,7 @@ use std::time::{Duration, Instant};
 use ordersync_core::cursor::{FeedChange, RecheckPlan, RecheckSchema};
 use ordersync_core::payload;
 use ordersync_core::product_order::ChangeStatus;
+use ordersync_core::request::RangeBy;
 use ordersync_core::store::read_object;
 
 use ordersync_core::errors::{ErrorName, StepError};
@@ -94,14 +98,26 @@ async fn run(
         _ => None,
     };
     let mut listed = HashSet::new();
-    let mut counts = source
-        .fetch_window(&event.account, &event.window, deadline, &mut |order| {
-            if recheck.is_some() {
-                listed.insert(order.product_order_id.clone());
-            }
-            writer.push(&order).map_err(StepError::from)
-        })
-        .await?;
+    let by = event.by.unwrap_or(RangeBy::Changed);
+    let mut counts = match by {
+        RangeBy::Changed => {
+            source
+                .fetch_window(&event.account, &event.window, deadline, &mut |order| {
+                    if recheck.is_some() {
+                        listed.insert(order.product_order_id.clone());
+                    }
+                    writer.push(&order).map_err(StepError::from)
+                })
+                .await?
+        }
+        RangeBy::Paid | RangeBy::Ordered => {
+            source
+                .fetch_range(&event.account, &event.window, by, deadline, &mut |order| {
+                    writer.push(&order).map_err(StepError::from)
+                })
+                .await?
+        }
+    };
     if let Some(mut remembered) = recheck {
         remembered.retain(|id, _| !listed.contains(id));
         let ids: Vec<String> = remembered.keys().cloned().collect();

@@ -49,6 +49,18 @@ impl Source for Generated {
         })
     }
 
+    /// The same generated orders, as the conditional search would find them.
+    async fn fetch_range(
+        &self,
+        account: &AccountRef,
+        window: &Window,
+        _by: ordersync_core::request::RangeBy,
+        deadline: Instant,
+        sink: &mut OrderSink<'_>,
+    ) -> Result<FetchCounts, StepError> {
+        self.fetch_window(account, window, deadline, sink).await
+    }
+
     /// This shop knows no product order by id: every one is missing.
     async fn fetch_ids(
         &self,
@@ -84,6 +96,7 @@ fn window() -> Window {
 
 fn event(execution: &str) -> ImportEvent {
     ImportEvent {
+        by: None,
         sync: None,
         execution: execution.into(),
         account: AccountRef {

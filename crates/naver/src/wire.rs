@@ -84,3 +84,39 @@ pub struct DetailsResponse {
     #[serde(default)]
     pub trace_id: Option<String>,
 }
+
+/// One element of the conditional search's `data.contents`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SearchContent {
+    #[serde(default)]
+    pub product_order_id: Option<String>,
+    #[serde(default)]
+    pub content: Option<ProductOrderDetail>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Pagination {
+    #[serde(default)]
+    pub has_next: bool,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SearchData {
+    #[serde(default)]
+    pub contents: Vec<SearchContent>,
+    #[serde(default)]
+    pub pagination: Option<Pagination>,
+}
+
+/// `GET /v1/pay-order/seller/product-orders` answer.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SearchResponse {
+    #[serde(default)]
+    pub data: Option<SearchData>,
+    #[serde(default)]
+    pub trace_id: Option<String>,
+}

@@ -802,3 +802,61 @@ async fn an_empty_or_unasked_for_account_id_in_the_credentials_file_is_refused_o
     );
     assert_eq!(fake.stats().token_calls, 0, "nothing was sent");
 }
+
+#[tokio::test]
+async fn a_range_by_payment_date_pages_the_conditional_search_with_the_fewest_calls() {
+    let fake = FakeNaver::start(FakeNaverConfig {
+        orders: 2500,
+        ..FakeNaverConfig::default()
+    })
+    .await;
+    let source = naver(&fake);
+    let (_, to) = fake.shop().span();
+    let window = Window::new(to - MAX_WINDOW, to).unwrap();
+    // A page boundary lands inside the window, and NAVER's 2 requests/s are in force.
+    fake.inject(Fault::once(Endpoint::Search, FaultKind::HtmlStatus(502)));
+    let mut orders = Vec::new();
+    let counts = source
+        .fetch_range(
+            &account(),
+            &window,
+            ordersync_core::request::RangeBy::Paid,
+            soon(60),
+            &mut |o| {
+                orders.push(o);
+                Ok(())
+            },
+        )
+        .await
+        .unwrap();
+    let want: Vec<String> = fake
+        .shop()
+        .dated_between(
+            "PAYED_DATETIME",
+            window.from,
+            window.to - TimeDelta::milliseconds(1),
+        )
+        .unwrap()
+        .into_iter()
+        .map(|(_, id)| id)
+        .collect();
+    assert!(want.len() > 600, "{} paid", want.len());
+    let got: Vec<String> = orders.iter().map(|o| o.product_order_id.clone()).collect();
+    assert_eq!(got, want);
+    assert!(
+        orders
+            .iter()
+            .all(|o| o.change.is_none() && o.detail.product_order.is_some())
+    );
+    let stats = fake.stats();
+    let pages = (want.len() as u64).div_ceil(300);
+    assert_eq!(
+        stats.search_calls,
+        pages + 1,
+        "every page once, the 502 retried"
+    );
+    assert_eq!(stats.detail_calls + stats.feed_calls, 0, "details inline");
+    assert_eq!(counts.fetched, want.len() as u64);
+    assert_eq!(counts.api_calls, 1 + pages + 1);
+    assert_eq!(stats.rejected("GW.RATE_LIMIT"), 0);
+}

@@ -24,6 +24,8 @@ pub enum Endpoint {
     Feed,
     /// `POST /v1/pay-order/seller/product-orders/query`.
     Details,
+    /// `GET /v1/pay-order/seller/product-orders` (the conditional search).
+    Search,
     /// Every request, including unknown paths.
     Any,
 }

@@ -11,6 +11,11 @@
 //!   `yyyy-MM-ddTHH:mm:ss.SSS+09:00` dates (a raw `+` that decoded to a space is 400 `4000`),
 //!   windows of at most 24 h (else `104139`), no future `lastChangedTo`, at most 300 rows, and
 //!   `more` paging that resumes exactly after the last row, ties included;
+//! - `GET /v1/pay-order/seller/product-orders` (the conditional search, §2c): `from`, `to`
+//!   (default `from` + 24 h, at most 24 h, not in the future), `rangeType` `PAYED_DATETIME`
+//!   (default) or `ORDERED_DATETIME` (NAVER's other range types are refused as not emulated),
+//!   `pageSize` 1–300 (default 300), `page` from 1, `hasNext`; each product order's current
+//!   detail inline, sorted by that date then id; unknown parameters refused;
 //! - `POST /v1/pay-order/seller/product-orders/query`: JSON body, 1–300 ids, unknown or hidden
 //!   ids silently absent, the current detail of each product order (which alone shows a
 //!   delivery completion, [`FakeNaver::deliver_orders`]);
@@ -32,7 +37,8 @@
 //! Not emulated: TLS, IPv6 quirks, which applications may use `/partner` (the fake's one
 //! application may use both paths), per-period quotas other than the
 //! hourly penalty (inject them), claims
-//! beyond a few realistic paths, the conditional-search endpoint (§2c), and any write API.
+//! beyond a few realistic paths, the conditional search's filters and range types other than
+//! payment and order dates, and any write API.
 //! Where NAVER's exact error codes are undocumented (token errors, future dates, 415) the
 //! fake picks plausible ones and says so in [`auth`] and [`server`]'s docs; the HTTP status is
 //! what a client should key on there.
@@ -162,6 +168,10 @@ pub struct Stats {
     pub detail_calls: u64,
     /// Ids asked for in authenticated, rate-allowed details requests (duplicates included).
     pub detail_ids_requested: u64,
+    /// Requests to the conditional search, including rejected and rate-limited ones.
+    pub search_calls: u64,
+    /// Product orders the conditional search returned in total.
+    pub search_rows: u64,
     /// Error answers by `code` (`GW.AUTHN`, `GW.RATE_LIMIT`, `4000`, `9999`, ...; for injected
     /// malformed answers `HTML`, `EMPTY`, `TRUNCATED` and `REWRITTEN`).
     pub rejected: HashMap<String, u64>,
@@ -183,6 +193,7 @@ impl Stats {
             Some(Endpoint::Token) => self.token_calls += 1,
             Some(Endpoint::Feed) => self.feed_calls += 1,
             Some(Endpoint::Details) => self.detail_calls += 1,
+            Some(Endpoint::Search) => self.search_calls += 1,
             Some(Endpoint::Any) | None => {}
         }
     }

@@ -37,6 +37,7 @@ use super::{NaverMode, RequestRecord, Stats};
 pub(crate) const TOKEN_PATH: &str = "/v1/oauth2/token";
 pub(crate) const FEED_PATH: &str = "/v1/pay-order/seller/product-orders/last-changed-statuses";
 pub(crate) const DETAILS_PATH: &str = "/v1/pay-order/seller/product-orders/query";
+pub(crate) const SEARCH_PATH: &str = "/v1/pay-order/seller/product-orders";
 
 /// NAVER's two base paths (reference §1): `/external` for a seller's own-store application,
 /// `/partner` for solution (agency) applications acting for linked sellers.
@@ -294,6 +295,7 @@ fn classify(method: &Method, path: &str) -> Option<(Endpoint, Door)> {
         (&Method::POST, TOKEN_PATH) => Endpoint::Token,
         (&Method::GET, FEED_PATH) => Endpoint::Feed,
         (&Method::POST, DETAILS_PATH) => Endpoint::Details,
+        (&Method::GET, SEARCH_PATH) => Endpoint::Search,
         _ => return None,
     };
     Some((endpoint, door))
@@ -502,7 +504,9 @@ async fn dispatch(
     };
     let result = match endpoint {
         Endpoint::Token => token(shared, door, parts, &bytes),
-        Endpoint::Feed | Endpoint::Details => authenticated(shared, endpoint, parts, &bytes, trace),
+        Endpoint::Feed | Endpoint::Details | Endpoint::Search => {
+            authenticated(shared, endpoint, parts, &bytes, trace)
+        }
         // `classify` never yields it.
         Endpoint::Any => Err(ApiError::new(404, "GW.NOT_FOUND", "no such API")),
     };
@@ -583,6 +587,18 @@ fn authenticated(
     let verdict = state.limiter.take(parts.uri.path(), &app, now);
     let result = if !verdict.allowed {
         Err(ApiError::new(429, "GW.RATE_LIMIT", RATE_LIMIT_MESSAGE))
+    } else if endpoint == Endpoint::Search {
+        search(
+            &shared.current_shop(),
+            &state.hidden,
+            parts.uri.query(),
+            shared.now_kst(),
+            trace,
+        )
+        .map(|(reply, rows)| {
+            state.stats.search_rows += rows as u64;
+            reply
+        })
     } else if endpoint == Endpoint::Feed {
         feed(
             &shared.current_shop(),
@@ -846,6 +862,111 @@ fn feed(
             "timestamp": naver_time(now),
             "traceId": trace,
             "data": data,
+        })),
+        rows,
+    ))
+}
+
+/// The conditional search (§2c); returns the answer and the number of product orders in it.
+fn search(
+    shop: &Shop,
+    hidden: &HashSet<String>,
+    query: Option<&str>,
+    now: DateTime<FixedOffset>,
+    trace: &str,
+) -> Result<(Reply, usize), ApiError> {
+    const KNOWN: [&str; 6] = [
+        "from",
+        "to",
+        "rangeType",
+        "pageSize",
+        "page",
+        "quantityClaimCompatibility",
+    ];
+    let pairs = parse_form(query.unwrap_or(""))
+        .map_err(|e| ApiError::param("query", "typeMismatch", &e))?;
+    let mut params: HashMap<&str, &str> = HashMap::new();
+    for (name, value) in &pairs {
+        if !KNOWN.contains(&name.as_str()) {
+            return Err(ApiError::param(
+                name,
+                "unknown",
+                "not a parameter of this API",
+            ));
+        }
+        if params.insert(name, value).is_some() {
+            return Err(ApiError::param(name, "duplicated", "given more than once"));
+        }
+    }
+    let from_raw = params
+        .get("from")
+        .ok_or_else(|| ApiError::param("from", "NotNull", "required"))?;
+    let from = parse_naver_time("from", from_raw)?;
+    let to = match params.get("to") {
+        Some(raw) => parse_naver_time("to", raw)?,
+        None => from + MAX_WINDOW,
+    };
+    if from > now + FUTURE_GRACE || to > now + FUTURE_GRACE {
+        return Err(ApiError::param(
+            "to",
+            "future",
+            "from and to must not be in the future (clamp to now)",
+        ));
+    }
+    if to < from {
+        return Err(ApiError::param("to", "range", "must not be before from"));
+    }
+    if to - from > MAX_WINDOW {
+        return Err(ApiError::new(
+            400,
+            "104139",
+            "조회 가능한 기간을 초과했습니다. (from..to must be at most 24 hours)",
+        )
+        .input("to", "range", "at most 24 hours after from"));
+    }
+    let range_type = params.get("rangeType").copied().unwrap_or("PAYED_DATETIME");
+    let number = |name: &str, default: usize, max: usize| -> Result<usize, ApiError> {
+        match params.get(name) {
+            None => Ok(default),
+            Some(raw) => match raw.parse::<usize>() {
+                Ok(n) if (1..=max).contains(&n) && raw.bytes().all(|c| c.is_ascii_digit()) => Ok(n),
+                _ => Err(ApiError::param(
+                    name,
+                    "range",
+                    &format!("must be a whole number from 1 to {max}"),
+                )),
+            },
+        }
+    };
+    let size = number("pageSize", MAX_PER_CALL, MAX_PER_CALL)?;
+    let page = number("page", 1, 1_000_000)?;
+    let Some(found) = shop.dated_between(range_type, from, to) else {
+        return Err(ApiError::param(
+            "rangeType",
+            "typeMismatch",
+            "PAYED_DATETIME or ORDERED_DATETIME (the fake emulates no other range type)",
+        ));
+    };
+    let visible: Vec<&String> = found
+        .iter()
+        .map(|(_, id)| id)
+        .filter(|id| !hidden.contains(*id))
+        .collect();
+    let start = (page - 1).saturating_mul(size).min(visible.len());
+    let end = start.saturating_add(size).min(visible.len());
+    let contents: Vec<Value> = visible[start..end]
+        .iter()
+        .filter_map(|id| Some(json!({"productOrderId": id, "content": shop.detail_json(id)?})))
+        .collect();
+    let rows = contents.len();
+    Ok((
+        Reply::ok(json!({
+            "timestamp": naver_time(now),
+            "traceId": trace,
+            "data": {
+                "contents": contents,
+                "pagination": {"page": page, "size": size, "hasNext": end < visible.len()},
+            },
         })),
         rows,
     ))

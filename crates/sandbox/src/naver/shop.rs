@@ -639,6 +639,32 @@ impl Shop {
         added
     }
 
+    /// Product orders whose order's `paymentDate` (`PAYED_DATETIME`) or `orderDate`
+    /// (`ORDERED_DATETIME`) is in `[from, to]` (inclusive, like the API), sorted by that date
+    /// then id: what the conditional search (§2c) pages through. `None` for another range type.
+    pub fn dated_between(
+        &self,
+        range_type: &str,
+        from: DateTime<FixedOffset>,
+        to: DateTime<FixedOffset>,
+    ) -> Option<Vec<(DateTime<FixedOffset>, String)>> {
+        let field = match range_type {
+            "PAYED_DATETIME" => "paymentDate",
+            "ORDERED_DATETIME" => "orderDate",
+            _ => return None,
+        };
+        let mut found: Vec<(DateTime<FixedOffset>, String)> = self
+            .details
+            .iter()
+            .filter_map(|(id, detail)| {
+                let at = DateTime::parse_from_rfc3339(detail["order"][field].as_str()?).ok()?;
+                (from <= at && at <= to).then(|| (at, id.clone()))
+            })
+            .collect();
+        found.sort();
+        Some(found)
+    }
+
     /// The feed record of a product order: its latest listed change.
     pub fn latest_change(&self, product_order_id: &str) -> Option<&ChangeEvent> {
         self.record_index(product_order_id)

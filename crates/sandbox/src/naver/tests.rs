@@ -1000,3 +1000,122 @@ async fn every_answer_has_a_unique_trace_id_and_unknown_paths_are_404() {
     assert_eq!(fake.stats().per_path.values().sum::<u64>(), 6);
     assert_eq!(fake.requests().len(), 6);
 }
+
+async fn search(fake: &FakeNaver, token: &str, query: &str) -> Reply {
+    let auth = format!("Bearer {token}");
+    http(
+        fake,
+        "GET",
+        &format!("/v1/pay-order/seller/product-orders?{query}"),
+        &[("Authorization", &auth)],
+        b"",
+    )
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_conditional_search_pages_by_payment_or_order_date_with_details_inline() {
+    let fake = FakeNaver::start(unlimited(500)).await;
+    let t = token(&fake).await;
+    let shop = fake.shop();
+    let to = shop.span().1 - TimeDelta::milliseconds(1);
+    let from = to - TimeDelta::hours(24);
+    for range_type in ["PAYED_DATETIME", "ORDERED_DATETIME"] {
+        let want: Vec<String> = shop
+            .dated_between(range_type, from, to)
+            .unwrap()
+            .into_iter()
+            .map(|(_, id)| id)
+            .collect();
+        assert!(
+            want.len() > 300,
+            "{range_type}: {} product orders",
+            want.len()
+        );
+        let mut got = Vec::new();
+        for page in 1.. {
+            let reply = search(
+                &fake,
+                &t,
+                &format!(
+                    "from={}&to={}&rangeType={range_type}&pageSize=300&page={page}",
+                    q(from),
+                    q(to)
+                ),
+            )
+            .await;
+            assert_eq!(
+                reply.status,
+                200,
+                "{}",
+                String::from_utf8_lossy(&reply.body)
+            );
+            let body = reply.json();
+            for item in body["data"]["contents"].as_array().unwrap() {
+                let id = item["productOrderId"].as_str().unwrap().to_owned();
+                // The current detail, inline: the same object `/query` returns.
+                assert_eq!(Some(&item["content"]), shop.detail_json(&id).as_ref());
+                serde_json::from_value::<ProductOrderDetail>(item["content"].clone()).unwrap();
+                got.push(id);
+            }
+            assert_eq!(body["data"]["pagination"]["page"], page);
+            if !body["data"]["pagination"]["hasNext"].as_bool().unwrap() {
+                break;
+            }
+        }
+        assert_eq!(
+            got, want,
+            "{range_type}: every product order once, in date order"
+        );
+    }
+    // Paid orders only: a product order still waiting for payment has no paymentDate.
+    let waiting = shop.product_order_ids().into_iter().find(|id| {
+        shop.detail_json(id).unwrap()["productOrder"]["productOrderStatus"] == "PAYMENT_WAITING"
+    });
+    if let Some(waiting) = waiting {
+        let (start, end) = shop.span();
+        let paid = shop.dated_between("PAYED_DATETIME", start, end).unwrap();
+        assert!(paid.iter().all(|(_, id)| *id != waiting));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_search_parameters_are_refused() {
+    let fake = FakeNaver::start(unlimited(20)).await;
+    let t = token(&fake).await;
+    let to = fake.shop().span().1;
+    let from = to - TimeDelta::hours(24);
+    let cases = [
+        (String::new(), "from"),
+        (
+            format!("from={}&to={}", q(from), q(to + TimeDelta::hours(1))),
+            "104139",
+        ),
+        (format!("from={}&to={}", q(to), q(from)), "to"),
+        (
+            format!("from={}&rangeType=DISPATCHED_DATETIME", q(from)),
+            "rangeType",
+        ),
+        (format!("from={}&pageSize=301", q(from)), "pageSize"),
+        (format!("from={}&page=0", q(from)), "page"),
+        (
+            format!("from={}&productOrderStatus=PAYED", q(from)),
+            "productOrderStatus",
+        ),
+        (
+            format!(
+                "from={}&to={}",
+                q(from),
+                q(Utc::now().fixed_offset() + TimeDelta::hours(1))
+            ),
+            "to",
+        ),
+    ];
+    for (query, needle) in cases {
+        let reply = search(&fake, &t, &query).await;
+        assert_eq!(reply.status, 400, "{query}");
+        let body = String::from_utf8_lossy(&reply.body).into_owned();
+        assert!(body.contains(needle), "{query}: {body}");
+    }
+    assert_eq!(fake.stats().search_calls, 8);
+}
