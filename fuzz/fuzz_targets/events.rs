@@ -92,7 +92,7 @@ fn plan_pure(request: &RunRequest, config: &PlanConfig, now: DateTime<FixedOffse
         Err(e) => return invalid_input(&StepError::from(e)),
     };
     match run.selection {
-        Selection::Range { from, to } => match plan_range(request, &run, config) {
+        Selection::Range { from, to, .. } => match plan_range(request, &run, config) {
             Ok(planned) => check_tiling(&planned.windows, from, to),
             Err(e) => invalid_input(&e),
         },
