@@ -12,8 +12,11 @@ use ordersync_testkit::naver::Shop;
 
 const PAGE: usize = 300;
 
-/// The fewest calls a run can make, as call sequences: one per client running at once
-/// (`lanes`), windows dealt to them in turn, each starting with its token.
+/// The fewest calls a run can make, as call sequences that run at once: per client (`lanes`,
+/// windows dealt to them in turn) a feed lane, starting with its token, and a details lane
+/// beside it (the client fetches a page's details while it reads the next page, and the two
+/// APIs have a token bucket each). Two lanes per client make the floor a lower bound: details
+/// cannot really start before the first feed page.
 pub struct Minimum {
     pub lanes: Vec<Vec<&'static str>>,
     /// The distinct product orders the windows hold.
@@ -29,21 +32,22 @@ impl Minimum {
 pub fn minimum(shop: &Shop, windows: &[Window], lanes: usize) -> Minimum {
     let lanes_n = lanes.min(windows.len()).max(1);
     let mut lanes: Vec<Vec<&'static str>> = vec![vec!["token"]; lanes_n];
+    let mut detail_lanes: Vec<Vec<&'static str>> = vec![Vec::new(); lanes_n];
     let mut product_orders = BTreeSet::new();
     for (i, w) in windows.iter().enumerate() {
         let rows = shop.changes_between(w.from, w.to - TimeDelta::milliseconds(1));
         let distinct: BTreeSet<_> = rows.iter().map(|e| e.product_order_id.clone()).collect();
-        let lane = &mut lanes[i % lanes_n];
-        lane.extend(std::iter::repeat_n(
+        lanes[i % lanes_n].extend(std::iter::repeat_n(
             "feed",
             rows.len().div_ceil(PAGE).max(1),
         ));
-        lane.extend(std::iter::repeat_n(
+        detail_lanes[i % lanes_n].extend(std::iter::repeat_n(
             "details",
             distinct.len().div_ceil(PAGE),
         ));
         product_orders.extend(distinct);
     }
+    lanes.extend(detail_lanes.into_iter().filter(|l| !l.is_empty()));
     Minimum {
         lanes,
         product_orders,

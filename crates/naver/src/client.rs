@@ -319,26 +319,29 @@ impl NaverClient {
         }
     }
 
-    /// Every change-feed entry in `window` (half-open), following `more` to the end.
+    /// Every change-feed entry in `window` (half-open), following `more` to the end, each
+    /// page sent to `pages` as it arrives (so its details can be fetched while the next page is
+    /// read: the two APIs have their own rate limits). Stops early, without error, when the
+    /// receiver is gone.
     ///
     /// NAVER's bounds are inclusive, so the window's end is sent as `to − 1 ms`, clamped to now
     /// (NAVER rejects a future end). `lastChangedTo` is always explicit and stays the same on
     /// every page; `moreFrom` is passed back exactly as received.
-    pub async fn changed(
+    pub async fn changed_pages(
         &self,
         window: &Window,
         deadline: Instant,
-    ) -> Result<Vec<ChangeStatus>, NaverError> {
+        pages: tokio::sync::mpsc::Sender<Vec<ChangeStatus>>,
+    ) -> Result<(), NaverError> {
         let now = self.clock.now().with_timezone(&kst()).fixed_offset()
             - TimeDelta::from_std(self.config.clock_skew).unwrap_or_default();
         let last = (window.to - TimeDelta::milliseconds(1)).min(now);
         if last < window.from {
-            return Ok(Vec::new());
+            return Ok(());
         }
         let to = format_naver(&last);
         let mut from = format_naver(&window.from);
         let mut sequence: Option<String> = None;
-        let mut entries = Vec::new();
         let limit = FEED_PAGE.to_string();
         loop {
             let (page, _) = self
@@ -371,7 +374,9 @@ impl NaverClient {
                 )
                 .await?;
             let data = page.data.unwrap_or_default();
-            entries.extend(data.last_change_statuses);
+            if pages.send(data.last_change_statuses).await.is_err() {
+                return Ok(());
+            }
             match data.more.or(page.more) {
                 None => break,
                 Some(more) => {
@@ -391,7 +396,7 @@ impl NaverClient {
                 }
             }
         }
-        Ok(entries)
+        Ok(())
     }
 
     /// One page (from 1) of the product orders paid (`PAYED_DATETIME`) or ordered

@@ -8,6 +8,7 @@
 
 use std::collections::HashMap;
 use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -169,29 +170,55 @@ impl<C: CredentialStore> NaverSource<C> {
     }
 }
 
-/// Keeps the latest change per product order, in first-seen (feed) order.
-fn latest_changes(entries: Vec<ChangeStatus>) -> (Vec<String>, HashMap<String, ChangeStatus>, u64) {
-    let mut order = Vec::new();
-    let mut latest: HashMap<String, ChangeStatus> = HashMap::new();
-    let mut without_id = 0;
-    for entry in entries {
-        let Some(id) = entry.product_order_id.clone().filter(|id| !id.is_empty()) else {
-            without_id += 1;
-            continue;
-        };
-        match latest.get_mut(&id) {
-            None => {
-                order.push(id.clone());
-                latest.insert(id, entry);
-            }
-            Some(kept) => {
-                if entry.last_changed_date >= kept.last_changed_date {
-                    *kept = entry;
+/// Feed entries waiting for their details: the latest entry per product order, in first-seen
+/// (feed) order, handed out 300 at a time so the details calls stay at ⌈distinct ids / 300⌉.
+#[derive(Default)]
+struct Batch {
+    waiting: Vec<String>,
+    changes: HashMap<String, ChangeStatus>,
+    /// Ids already handed out (a product order that changes again while the feed is paged can
+    /// come back on a later page: it is read again, with its later entry).
+    handed: std::collections::HashSet<String>,
+    entries: usize,
+    distinct: u64,
+    without_id: u64,
+}
+
+impl Batch {
+    fn add(&mut self, page: Vec<ChangeStatus>) {
+        self.entries += page.len();
+        for entry in page {
+            let Some(id) = entry.product_order_id.clone().filter(|id| !id.is_empty()) else {
+                self.without_id += 1;
+                continue;
+            };
+            match self.changes.get_mut(&id) {
+                Some(kept) => {
+                    if entry.last_changed_date >= kept.last_changed_date {
+                        *kept = entry;
+                    }
+                }
+                None => {
+                    if !self.handed.contains(&id) {
+                        self.distinct += 1;
+                    }
+                    self.waiting.push(id.clone());
+                    self.changes.insert(id, entry);
                 }
             }
         }
     }
-    (order, latest, without_id)
+
+    fn ready(&self) -> bool {
+        self.waiting.len() >= MAX_DETAIL_IDS
+    }
+
+    fn take(&mut self, n: usize) -> Vec<String> {
+        let n = n.min(self.waiting.len());
+        let ids: Vec<String> = self.waiting.drain(..n).collect();
+        self.handed.extend(ids.iter().cloned());
+        ids
+    }
 }
 
 impl<C: CredentialStore> Source for NaverSource<C> {
@@ -204,23 +231,62 @@ impl<C: CredentialStore> Source for NaverSource<C> {
     ) -> Result<FetchCounts, StepError> {
         let client = self.client(account).await?;
         let calls_before = client.api_calls();
-        let entries = client.changed(window, deadline).await?;
-        let feed_entries = entries.len();
-        let (ids, mut changes, without_id) = latest_changes(entries);
-        if without_id > 0 {
+        // The feed and the details endpoint have a rate limit each: read the next feed page
+        // while the last one's details are fetched, so a window costs about the slower of the
+        // two call sequences, not their sum.
+        let (pages_in, mut pages) = tokio::sync::mpsc::channel(2);
+        let feed_done = AtomicBool::new(false);
+        let feed = async {
+            let result = client.changed_pages(window, deadline, pages_in).await;
+            feed_done.store(result.is_ok(), Ordering::SeqCst);
+            result
+        };
+        let details = async {
+            let mut batch = Batch::default();
+            let mut counts = FetchCounts::default();
+            while let Some(page) = pages.recv().await {
+                batch.add(page);
+                while batch.ready() {
+                    let ids = batch.take(MAX_DETAIL_IDS);
+                    details_into(
+                        &client,
+                        &ids,
+                        &mut batch.changes,
+                        deadline,
+                        sink,
+                        &mut counts,
+                    )
+                    .await?;
+                }
+            }
+            // The tail only after a complete feed: a failed window is redone anyway.
+            if feed_done.load(Ordering::SeqCst) {
+                let ids = batch.take(usize::MAX);
+                details_into(
+                    &client,
+                    &ids,
+                    &mut batch.changes,
+                    deadline,
+                    sink,
+                    &mut counts,
+                )
+                .await?;
+            }
+            Ok::<_, StepError>((counts, batch))
+        };
+        let (fed, detailed) = tokio::join!(feed, details);
+        fed?;
+        let (mut counts, batch) = detailed?;
+        if batch.without_id > 0 {
             warn!(
-                entries = without_id,
+                entries = batch.without_id,
                 "change-feed entries without productOrderId ignored"
             );
         }
-        let mut counts = FetchCounts {
-            changed: ids.len() as u64,
-            ..FetchCounts::default()
-        };
-        details_into(&client, &ids, &mut changes, deadline, sink, &mut counts).await?;
+        counts.changed = batch.distinct;
         counts.api_calls = client.api_calls() - calls_before;
         info!(
-            feed_entries,
+            feed_entries = batch.entries,
             changed = counts.changed,
             fetched = counts.fetched,
             missing = counts.missing,

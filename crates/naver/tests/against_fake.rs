@@ -860,3 +860,42 @@ async fn a_range_by_payment_date_pages_the_conditional_search_with_the_fewest_ca
     assert_eq!(counts.api_calls, 1 + pages + 1);
     assert_eq!(stats.rejected("GW.RATE_LIMIT"), 0);
 }
+
+#[tokio::test]
+async fn details_are_fetched_while_the_feed_is_still_paged() {
+    // NAVER's 2 requests/s per API: the feed and the details endpoint each have their own
+    // bucket, so a window's details calls run beside its feed pages instead of after them.
+    let fake = FakeNaver::start(FakeNaverConfig {
+        orders: 2500,
+        ..FakeNaverConfig::default()
+    })
+    .await;
+    let source = naver(&fake);
+    let (_, to) = fake.shop().span();
+    let window = Window::new(to - MAX_WINDOW, to).unwrap();
+    let (result, orders) = fetch(&source, &window, soon(120)).await;
+    let counts = result.unwrap();
+    let want = expected(&fake, &window);
+    assert_eq!(orders.len(), want.len());
+    let requests = fake.requests();
+    let position = |path: &str| -> Vec<usize> {
+        requests
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.path.ends_with(path))
+            .map(|(i, _)| i)
+            .collect()
+    };
+    let feed = position("last-changed-statuses");
+    let details = position("/query");
+    assert!(feed.len() >= 4, "{} feed pages", feed.len());
+    assert!(
+        details[0] < *feed.last().unwrap(),
+        "the first details call ended before the last feed page: {:?}",
+        requests.iter().map(|r| r.path.as_str()).collect::<Vec<_>>()
+    );
+    // Still the fewest calls: one details call per 300 distinct ids.
+    assert_eq!(details.len() as u64, (want.len() as u64).div_ceil(300));
+    assert_eq!(counts.changed, want.len() as u64);
+    assert_eq!(fake.stats().rejected("GW.RATE_LIMIT"), 0);
+}
