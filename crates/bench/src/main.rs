@@ -5,6 +5,7 @@
 //! cargo run --release -p ordersync-bench -- transform --orders 100000
 //! cargo run --release -p ordersync-bench -- import --orders 5000 --days 3
 //! cargo run --release -p ordersync-bench -- insert --rows 10000
+//! cargo run --release -p ordersync-bench -- sync --orders 50000 --days 30
 //! ```
 //!
 //! `transform`:
@@ -34,6 +35,7 @@ mod insert;
 mod naver_floor;
 mod package;
 mod report;
+mod sync;
 
 #[derive(Parser)]
 #[command(about = "Benchmarks for ordersync's stages")]
@@ -89,6 +91,21 @@ enum Command {
         #[arg(long, default_value_t = 10_000)]
         rows: u64,
         #[arg(long, default_value_t = 150)]
+        latency_ms: u64,
+    },
+    /// Syncs of one tab through the real ASL at NAVER's 2 requests/s: a backfill, incremental
+    /// syncs on a 10-minute schedule, a quiet sync; calls beside the protocol minimum.
+    Sync {
+        /// Orders in the shop (each has 1–3 product orders).
+        #[arg(long, default_value_t = 5_000)]
+        orders: usize,
+        #[arg(long, default_value_t = 7)]
+        days: i64,
+        #[arg(long, default_value_t = 1_000)]
+        changes_per_hour: usize,
+        #[arg(long, default_value_t = 3)]
+        syncs: usize,
+        #[arg(long, default_value_t = 30)]
         latency_ms: u64,
     },
     /// Internal: run the import handler over the given windows and print JSON measurements.
@@ -155,6 +172,13 @@ fn main() {
             rate,
         } => import::run(orders, days, latency_ms, rate),
         Command::ImportChild { dir, windows } => import::child(&dir, &windows),
+        Command::Sync {
+            orders,
+            days,
+            changes_per_hour,
+            syncs,
+            latency_ms,
+        } => sync::run(orders, days, changes_per_hour, syncs, latency_ms),
         Command::Insert { rows, latency_ms } => insert::run(rows, latency_ms),
         Command::Transform { orders, runs } => transform(orders, runs),
         Command::TransformChild { dir, event } => {
