@@ -487,3 +487,35 @@ async fn bad_input_and_missing_configuration_never_reach_aws() {
     );
     assert!(backend.fake.executions().is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn start_of_a_sync_is_named_by_its_kst_minute_and_sends_the_sync_request() {
+    let backend = Backend::start().await;
+    let sync = json!({
+        "account": {"secret_id": "ordersync/naver/shop-1"},
+        "since": "2025-01-01",
+        "sheet": {"spreadsheet_id": "1AbCdEfGh_-42", "tab": "스마트스토어 주문"}
+    });
+    let input = backend.input("sync.json", &sync);
+    let before = chrono::Utc::now();
+    let out = backend
+        .ordersync(&["start", "--input", &input, "--json"])
+        .await;
+    let after = chrono::Utc::now();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let name = report["name"].as_str().unwrap().to_owned();
+    let request = RunRequest::parse(sync.to_string().as_bytes()).unwrap();
+    // The minute the CLI read its clock in: the one before the call or the one after it.
+    assert!(
+        [
+            execution_name(&request, before),
+            execution_name(&request, after)
+        ]
+        .contains(&name),
+        "{name}"
+    );
+    assert!(name.starts_with("os-sync-"), "{name}");
+    let started = backend.fake.execution(&name).expect("started");
+    assert_eq!(serde_json::from_str::<Value>(&started.input).unwrap(), sync);
+}
