@@ -528,8 +528,9 @@ fn store_prefix_iam_and_lifecycle_agree_and_outlast_redrive() {
             object_resources += 1;
             assert!(
                 yaml[at..].starts_with("${PayloadBucket.Arn}/ordersync/runs/")
-                    || yaml[at..].starts_with("${PayloadBucket.Arn}/ordersync/leases/"),
-                "{id}: an object resource outside ordersync/runs/ and ordersync/leases/"
+                    || yaml[at..].starts_with("${PayloadBucket.Arn}/ordersync/leases/")
+                    || yaml[at..].starts_with("${PayloadBucket.Arn}/ordersync/cursors/"),
+                "{id}: an object resource outside ordersync/runs/, leases/ and cursors/"
             );
         }
     }
@@ -549,6 +550,15 @@ fn store_prefix_iam_and_lifecycle_agree_and_outlast_redrive() {
         .iter()
         .find(|r| get(r, "Prefix").and_then(Value::as_str) == Some("ordersync/runs/"))
         .expect("a rule for ordersync/runs/");
+    // A sync's cursor is the one object that must outlive every run.
+    assert!(
+        rules.iter().all(|r| {
+            let prefix = get(r, "Prefix").and_then(Value::as_str).unwrap_or("");
+            let expires = get(r, "ExpirationInDays").is_some();
+            !(expires && "ordersync/cursors/x".starts_with(prefix))
+        }),
+        "a lifecycle rule would expire the sync cursors"
+    );
     let expiry = get(runs, "ExpirationInDays").unwrap();
     assert_eq!(tag(expiry).as_deref(), Some("Ref"));
     assert_eq!(untagged(expiry).as_str(), Some("PayloadRetentionDays"));
@@ -807,4 +817,103 @@ fn the_optional_schedule_starts_a_sync_of_the_configured_tab() {
     );
     let resource = get(statements[0], "Resource").unwrap();
     assert_eq!(untagged(resource).as_str(), Some("Pipeline"));
+}
+
+/// What a role may do to an object key, from its inline policies' `s3:` statements (an
+/// approximation of IAM: `*` in a resource matches any run of characters).
+fn role_allows(template: &Value, role: &str, action: &str, key: &str) -> bool {
+    fn matches(pattern: &str, key: &str) -> bool {
+        match pattern.split_once('*') {
+            None => pattern == key,
+            Some((head, tail)) => {
+                key.starts_with(head)
+                    && (0..=key.len() - head.len()).any(|i| matches(tail, &key[head.len() + i..]))
+            }
+        }
+    }
+    let role = get(template, "Resources")
+        .and_then(|r| get(r, role))
+        .unwrap();
+    let policies = property(role, "Policies")
+        .and_then(Value::as_sequence)
+        .unwrap();
+    policies.iter().any(|policy| {
+        let Some(statements) = get(untagged(policy), "PolicyDocument")
+            .and_then(|d| get(d, "Statement"))
+            .and_then(Value::as_sequence)
+        else {
+            return false;
+        };
+        statements.iter().any(|st| {
+            let actions: Vec<Option<String>> =
+                get(st, "Action").map(one_or_many).unwrap_or_default();
+            let resources: Vec<Option<String>> =
+                get(st, "Resource").map(one_or_many).unwrap_or_default();
+            actions.iter().any(|a| a.as_deref() == Some(action))
+                && resources.iter().flatten().any(|r| {
+                    r.strip_prefix("${PayloadBucket.Arn}/")
+                        .is_some_and(|pattern| matches(pattern, key))
+                })
+        })
+    })
+}
+
+#[test]
+fn each_function_may_touch_exactly_the_sync_state_it_uses() {
+    let template = template();
+    let cursor = "ordersync/cursors/0123/book/6f72646572";
+    let recheck = "ordersync/runs/os-sync-1/recheck/20261101T000000-20261102T000000.jsonl.zst";
+    // Plan reads the cursor and writes the batch; the last window's import reads the batch.
+    assert!(role_allows(&template, "ImportRole", "s3:GetObject", cursor));
+    assert!(role_allows(
+        &template,
+        "ImportRole",
+        "s3:PutObject",
+        recheck
+    ));
+    assert!(role_allows(
+        &template,
+        "ImportRole",
+        "s3:GetObject",
+        recheck
+    ));
+    assert!(!role_allows(
+        &template,
+        "ImportRole",
+        "s3:PutObject",
+        cursor
+    ));
+    // Insert reads the batch and moves the cursor; transform touches neither.
+    assert!(role_allows(
+        &template,
+        "InsertRole",
+        "s3:GetObject",
+        recheck
+    ));
+    assert!(role_allows(&template, "InsertRole", "s3:GetObject", cursor));
+    assert!(role_allows(&template, "InsertRole", "s3:PutObject", cursor));
+    assert!(!role_allows(
+        &template,
+        "InsertRole",
+        "s3:PutObject",
+        recheck
+    ));
+    for action in ["s3:GetObject", "s3:PutObject"] {
+        assert!(!role_allows(&template, "TransformRole", action, cursor));
+    }
+    // The matcher itself: a run's orders are not a cursor.
+    assert!(!role_allows(
+        &template,
+        "InsertRole",
+        "s3:PutObject",
+        "ordersync/runs/x/orders/w.jsonl.zst"
+    ));
+    // A first sync reads a missing cursor: 404, not 403, needs ListBucket on the bucket.
+    let import = serde_yaml_ng::to_string(
+        get(&template, "Resources")
+            .and_then(|r| get(r, "ImportRole"))
+            .unwrap(),
+    )
+    .unwrap();
+    assert!(import.contains("s3:ListBucket"), "{import}");
 }
