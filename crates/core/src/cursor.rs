@@ -31,7 +31,7 @@ use crate::payload::PayloadSchema;
 use crate::product_order::{ClaimStatus, LastChangedType, ProductOrderStatus, Timestamp};
 use crate::refs::ObjectRef;
 use crate::request::{AccountRef, InvalidInput, SheetTarget};
-use crate::store::{Store, StoreError, Version};
+use crate::store::{ReadError, Store, StoreError, Version, read_object};
 use crate::window::Window;
 
 /// How far before the cursor a sync starts again: a change NAVER makes visible a little late
@@ -136,6 +136,21 @@ impl PayloadSchema for RecheckSchema {
     const VERSION: u32 = 1;
     type Record = RecheckId;
     type Meta = RecheckMeta;
+}
+
+/// The ids of a sync's recheck object, in its order (least recently read first), each with
+/// the feed record the sheet already shows for it. Import re-reads them; insert updates the
+/// cursor's open list from them.
+pub async fn read_recheck(
+    store: &impl Store,
+    recheck: &RecheckPlan,
+) -> Result<Vec<RecheckId>, ReadError> {
+    let bytes = read_object(store, &recheck.ids).await?;
+    let mut ids = Vec::new();
+    for id in crate::payload::open::<RecheckSchema>(&bytes, &recheck.ids)? {
+        ids.push(id?);
+    }
+    Ok(ids)
 }
 
 /// Why a cursor cannot be read or moved.

@@ -14,11 +14,9 @@
 use std::collections::{BTreeMap, HashSet};
 use std::time::{Duration, Instant};
 
-use ordersync_core::cursor::{FeedChange, RecheckPlan, RecheckSchema};
-use ordersync_core::payload;
+use ordersync_core::cursor::{FeedChange, read_recheck};
 use ordersync_core::product_order::ChangeStatus;
 use ordersync_core::request::RangeBy;
-use ordersync_core::store::read_object;
 
 use ordersync_core::errors::{ErrorName, StepError};
 use ordersync_core::events::{ImportEvent, ImportResult};
@@ -45,18 +43,6 @@ pub fn deadline_from(deadline_ms: u64) -> Instant {
 /// Reads a raw event with `Ordersync.InvalidInput` for anything malformed.
 pub fn parse_event(event: serde_json::Value) -> Result<ImportEvent, StepError> {
     ordersync_core::events::parse_event_value(event).map_err(StepError::from)
-}
-
-/// The ids (with their remembered feed records) of a sync's recheck object, in its order.
-async fn recheck_ids(store: &impl Store, recheck: &RecheckPlan) -> Result<Remembered, StepError> {
-    let bytes = read_object(store, &recheck.ids).await?;
-    let reader = payload::open::<RecheckSchema>(&bytes, &recheck.ids)?;
-    let mut ids = Remembered::new();
-    for id in reader {
-        let id = id?;
-        ids.insert(id.id, id.changed);
-    }
-    Ok(ids)
 }
 
 /// The ids to re-read with the feed record each had when last seen, in id order (so the calls
@@ -94,7 +80,13 @@ async fn run(
         window: event.window,
     })?;
     let recheck = match event.sync.as_ref().and_then(|s| s.recheck.as_ref()) {
-        Some(recheck) if recheck.window == event.window => Some(recheck_ids(store, recheck).await?),
+        Some(recheck) if recheck.window == event.window => Some(
+            read_recheck(store, recheck)
+                .await?
+                .into_iter()
+                .map(|r| (r.id, r.changed))
+                .collect::<Remembered>(),
+        ),
         _ => None,
     };
     let mut listed = HashSet::new();

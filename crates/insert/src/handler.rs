@@ -17,7 +17,7 @@ use std::time::Instant;
 
 use ordersync_core::clock::Clock;
 use ordersync_core::columns::{Column, KEY_FIELD};
-use ordersync_core::cursor::{self, CursorState, RecheckSchema, Seen, Standing, SyncPlan};
+use ordersync_core::cursor::{self, CursorState, Seen, Standing, SyncPlan};
 use ordersync_core::errors::StepError;
 use ordersync_core::events::{InsertEvent, InsertResult, RunSummary, SyncCommit, SyncOutcome};
 use ordersync_core::keys::check_execution;
@@ -214,13 +214,8 @@ async fn recheck_ids(store: &impl Store, plan: &SyncPlan) -> Result<Vec<String>,
     let Some(recheck) = &plan.recheck else {
         return Ok(Vec::new());
     };
-    let bytes = read_object(store, &recheck.ids).await?;
-    let reader = payload::open::<RecheckSchema>(&bytes, &recheck.ids)?;
-    let mut ids = Vec::new();
-    for id in reader {
-        ids.push(id?.id);
-    }
-    Ok(ids)
+    let ids = cursor::read_recheck(store, recheck).await?;
+    Ok(ids.into_iter().map(|r| r.id).collect())
 }
 
 /// Steps 3 to 6: takes the lease on spreadsheet+tab, upserts with the lease renewed before

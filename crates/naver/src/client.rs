@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use chrono::TimeDelta;
+use chrono::{DateTime, FixedOffset, TimeDelta};
 use ordersync_core::clock::Clock;
 use ordersync_core::product_order::{ChangeStatus, ProductOrderDetail};
 use ordersync_core::time::{format_naver, kst};
@@ -319,6 +319,16 @@ impl NaverClient {
         }
     }
 
+    /// The window's end as NAVER's inclusive bounds take it: `to − 1 ms`, clamped to now (less
+    /// the clock skew allowance: NAVER rejects a future end). `None` when that is before the
+    /// window's start (a window entirely in the future).
+    fn inclusive_end(&self, window: &Window) -> Option<DateTime<FixedOffset>> {
+        let now = self.clock.now().with_timezone(&kst()).fixed_offset()
+            - TimeDelta::from_std(self.config.clock_skew).unwrap_or_default();
+        let last = (window.to - TimeDelta::milliseconds(1)).min(now);
+        (last >= window.from).then_some(last)
+    }
+
     /// Every change-feed entry in `window` (half-open), following `more` to the end, each
     /// page sent to `pages` as it arrives (so its details can be fetched while the next page is
     /// read: the two APIs have their own rate limits). Stops early, without error, when the
@@ -333,12 +343,9 @@ impl NaverClient {
         deadline: Instant,
         pages: tokio::sync::mpsc::Sender<Vec<ChangeStatus>>,
     ) -> Result<(), NaverError> {
-        let now = self.clock.now().with_timezone(&kst()).fixed_offset()
-            - TimeDelta::from_std(self.config.clock_skew).unwrap_or_default();
-        let last = (window.to - TimeDelta::milliseconds(1)).min(now);
-        if last < window.from {
+        let Some(last) = self.inclusive_end(window) else {
             return Ok(());
-        }
+        };
         let to = format_naver(&last);
         let mut from = format_naver(&window.from);
         let mut sequence: Option<String> = None;
@@ -411,12 +418,9 @@ impl NaverClient {
         page: u32,
         deadline: Instant,
     ) -> Result<SearchPage, NaverError> {
-        let now = self.clock.now().with_timezone(&kst()).fixed_offset()
-            - TimeDelta::from_std(self.config.clock_skew).unwrap_or_default();
-        let last = (window.to - TimeDelta::milliseconds(1)).min(now);
-        if last < window.from {
+        let Some(last) = self.inclusive_end(window) else {
             return Ok(SearchPage::default());
-        }
+        };
         let (from, to) = (format_naver(&window.from), format_naver(&last));
         let (size, number) = (FEED_PAGE.to_string(), page.to_string());
         let (answer, trace) = self

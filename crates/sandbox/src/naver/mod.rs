@@ -337,12 +337,17 @@ impl FakeNaver {
         from: DateTime<FixedOffset>,
         to: DateTime<FixedOffset>,
     ) -> Vec<String> {
+        self.with_shop(|shop| shop.add_orders(seed, orders, from, to))
+    }
+
+    /// Runs `change` on the shop (copied first if a request still reads the old one).
+    fn with_shop<T>(&self, change: impl FnOnce(&mut Shop) -> T) -> T {
         let mut slot = self
             .shared
             .shop
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        Arc::make_mut(&mut slot).add_orders(seed, orders, from, to)
+        change(Arc::make_mut(&mut slot))
     }
 
     /// Applies `change` to product orders in generation order until `count` of them changed.
@@ -351,22 +356,18 @@ impl FakeNaver {
         count: usize,
         mut change: impl FnMut(&mut Shop, &str) -> bool,
     ) -> Vec<String> {
-        let mut slot = self
-            .shared
-            .shop
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let shop = Arc::make_mut(&mut slot);
-        let mut changed = Vec::new();
-        for id in shop.product_order_ids() {
-            if changed.len() == count {
-                break;
+        self.with_shop(|shop| {
+            let mut changed = Vec::new();
+            for id in shop.product_order_ids() {
+                if changed.len() == count {
+                    break;
+                }
+                if change(shop, &id) {
+                    changed.push(id);
+                }
             }
-            if change(shop, &id) {
-                changed.push(id);
-            }
-        }
-        changed
+            changed
+        })
     }
 
     /// Counters since start.

@@ -753,12 +753,7 @@ fn feed(
 ) -> Result<(Reply, usize), ApiError> {
     let pairs = parse_form(query.unwrap_or(""))
         .map_err(|e| ApiError::param("query", "typeMismatch", &e))?;
-    let mut params: HashMap<&str, &str> = HashMap::new();
-    for (name, value) in &pairs {
-        if params.insert(name, value).is_some() {
-            return Err(ApiError::param(name, "duplicated", "given more than once"));
-        }
-    }
+    let params = query_params(&pairs, None)?;
     let from_raw = params
         .get("lastChangedFrom")
         .ok_or_else(|| ApiError::param("lastChangedFrom", "NotNull", "required"))?;
@@ -867,6 +862,27 @@ fn feed(
     ))
 }
 
+/// The query's parameters by name: each at most once, and (with `known`) only those names.
+fn query_params<'q>(
+    pairs: &'q [(String, String)],
+    known: Option<&[&str]>,
+) -> Result<HashMap<&'q str, &'q str>, ApiError> {
+    let mut params = HashMap::new();
+    for (name, value) in pairs {
+        if known.is_some_and(|known| !known.contains(&name.as_str())) {
+            return Err(ApiError::param(
+                name,
+                "unknown",
+                "not a parameter of this API",
+            ));
+        }
+        if params.insert(name.as_str(), value.as_str()).is_some() {
+            return Err(ApiError::param(name, "duplicated", "given more than once"));
+        }
+    }
+    Ok(params)
+}
+
 /// The conditional search (§2c); returns the answer and the number of product orders in it.
 fn search(
     shop: &Shop,
@@ -885,19 +901,7 @@ fn search(
     ];
     let pairs = parse_form(query.unwrap_or(""))
         .map_err(|e| ApiError::param("query", "typeMismatch", &e))?;
-    let mut params: HashMap<&str, &str> = HashMap::new();
-    for (name, value) in &pairs {
-        if !KNOWN.contains(&name.as_str()) {
-            return Err(ApiError::param(
-                name,
-                "unknown",
-                "not a parameter of this API",
-            ));
-        }
-        if params.insert(name, value).is_some() {
-            return Err(ApiError::param(name, "duplicated", "given more than once"));
-        }
-    }
+    let params = query_params(&pairs, Some(&KNOWN))?;
     let from_raw = params
         .get("from")
         .ok_or_else(|| ApiError::param("from", "NotNull", "required"))?;
