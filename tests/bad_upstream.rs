@@ -13,6 +13,9 @@
 //!
 //! Every case has its own fakes and store, so the cases run side by side on a few threads.
 
+mod common;
+
+use common::summary;
 use std::collections::VecDeque;
 use std::panic::AssertUnwindSafe;
 use std::sync::Mutex;
@@ -198,15 +201,6 @@ impl Sandbox {
 
     fn applied_writes(&self) -> u64 {
         self.google.stats().applied_writes
-    }
-}
-
-fn summary(outcome: &Outcome) -> RunSummary {
-    match outcome {
-        Outcome::Succeeded { output, .. } | Outcome::AlreadySucceeded { output } => {
-            serde_json::from_value(output.clone()).unwrap()
-        }
-        Outcome::Failed { failure, .. } => panic!("execution failed: {failure}"),
     }
 }
 

@@ -27,6 +27,7 @@
 
 mod common;
 
+use common::summary;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -158,15 +159,6 @@ impl Rig {
         let header = values.remove(0);
         values.sort();
         (header, values)
-    }
-}
-
-fn summary(outcome: &Outcome) -> RunSummary {
-    match outcome {
-        Outcome::Succeeded { output, .. } | Outcome::AlreadySucceeded { output } => {
-            serde_json::from_value(output.clone()).unwrap()
-        }
-        Outcome::Failed { failure, .. } => panic!("execution failed: {failure}"),
     }
 }
 

@@ -10,12 +10,14 @@
 //! - every error name the ASL matches is in the Rust table, and the retryable ones are exactly
 //!   the table's retryable names.
 
+mod common;
+
+use common::summary;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
 
 use ordersync_aws::S3Store;
 use ordersync_core::errors::ErrorName;
-use ordersync_core::events::RunSummary;
 use ordersync_local::definition::{DEFINITION, execute, machine};
 use ordersync_local::definition::{IMPORT, INSERT, TRANSFORM};
 use ordersync_local::functions::LocalFunctions;
@@ -114,15 +116,6 @@ impl Sandbox {
 fn fast() -> Options {
     Options {
         retry_time_scale: 0.001,
-    }
-}
-
-fn summary(outcome: &Outcome) -> RunSummary {
-    match outcome {
-        Outcome::Succeeded { output, .. } | Outcome::AlreadySucceeded { output } => {
-            serde_json::from_value(output.clone()).unwrap()
-        }
-        Outcome::Failed { failure, .. } => panic!("execution failed: {failure}"),
     }
 }
 

@@ -13,6 +13,9 @@
 //!   nothing (an older state never lands over a newer one), and racing two at once leaves the
 //!   sheet true after the next sync.
 
+mod common;
+
+use common::summary;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -208,15 +211,6 @@ impl Sandbox {
             "{when}: rows differ from the shop: {wrong:?}"
         );
         assert_eq!(sheet.len(), truth.len(), "{when}: extra rows");
-    }
-}
-
-fn summary(outcome: &Outcome) -> RunSummary {
-    match outcome {
-        Outcome::Succeeded { output, .. } | Outcome::AlreadySucceeded { output } => {
-            serde_json::from_value(output.clone()).unwrap()
-        }
-        Outcome::Failed { failure, .. } => panic!("execution failed: {failure}"),
     }
 }
 

@@ -4,15 +4,29 @@
 use std::path::Path;
 use std::time::Duration;
 
+use ordersync_core::events::RunSummary;
 use ordersync_local::definition::{IMPORT, INSERT, TRANSFORM};
+use ordersync_runner::Outcome;
 use ordersync_testkit::google::FakeGoogle;
 use ordersync_testkit::lambdas::{FunctionSpec, Lambdas};
 use ordersync_testkit::naver::FakeNaver;
 use ordersync_testkit::process::built_binary;
 
+/// The run summary of an execution that succeeded; panics with the failure otherwise.
+#[allow(dead_code)] // not every test that includes `common` runs the state machine
+pub fn summary(outcome: &Outcome) -> RunSummary {
+    match outcome {
+        Outcome::Succeeded { output, .. } | Outcome::AlreadySucceeded { output } => {
+            serde_json::from_value(output.clone()).unwrap()
+        }
+        Outcome::Failed { failure, .. } => panic!("execution failed: {failure}"),
+    }
+}
+
 /// The three functions as built (debug) binaries, by the names the local definition uses, each
 /// with `env` (store, NAVER and Google settings: every function gets all of them). Import and
 /// transform time out after 60 s, insert after `insert_timeout` (it keeps 10 s of it back).
+#[allow(dead_code)] // not every test that includes `common` runs the built functions
 pub async fn pipeline_lambdas(env: Vec<(String, String)>, insert_timeout: Duration) -> Lambdas {
     let [import, transform, insert] = tokio::task::spawn_blocking(|| {
         [
