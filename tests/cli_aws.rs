@@ -103,6 +103,8 @@ impl Backend {
             std::process::Command::new(binary())
                 .args(&args)
                 .env_clear()
+                // Under `.ci/test-at`, the CLI reads the same shifted clock as this test.
+                .envs(ordersync_testkit::process::clock_env())
                 .envs(env)
                 .current_dir(cwd)
                 .output()

@@ -138,6 +138,17 @@ pub struct FunctionProcess {
     captures: Vec<tokio::task::JoinHandle<()>>,
 }
 
+/// The variables that carry the machine's clock into a child started with `env_clear`: under
+/// `.ci/test-at` the shifted wall clock (libfaketime's `LD_PRELOAD` and `FAKETIME*`) must reach
+/// every process a test starts, or the child would disagree with the test and the fakes about
+/// "now" (a sync's execution name is its KST minute). Empty outside `.ci/test-at`.
+pub fn clock_env() -> impl Iterator<Item = (std::ffi::OsString, std::ffi::OsString)> {
+    std::env::vars_os().filter(|(name, _)| {
+        name.to_str()
+            .is_some_and(|n| n == "LD_PRELOAD" || n.starts_with("FAKETIME"))
+    })
+}
+
 impl FunctionProcess {
     /// Starts `binary` with only `PATH` and `env` set. Must be called inside a tokio runtime.
     /// Panics if the process cannot be started (test setup failure).
@@ -146,13 +157,7 @@ impl FunctionProcess {
         command
             .env_clear()
             .envs(std::env::var_os("PATH").map(|path| ("PATH", path)))
-            // The machine's clock, as a Lambda shares it with the test: under `.ci/test-at` the
-            // shifted wall clock (libfaketime) must reach the function too, or it would disagree
-            // with the test and the fakes about "now".
-            .envs(std::env::vars_os().filter(|(name, _)| {
-                name.to_str()
-                    .is_some_and(|n| n == "LD_PRELOAD" || n.starts_with("FAKETIME"))
-            }))
+            .envs(clock_env())
             .envs(env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
