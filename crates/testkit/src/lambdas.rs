@@ -29,7 +29,7 @@ use std::time::{Duration, Instant};
 use ordersync_runner::{Failure, Invoker};
 use serde_json::{Value, json};
 
-use crate::process::{FunctionProcess, peak_rss_kib};
+use crate::process::{FunctionProcess, ProcessOutput, peak_rss_kib};
 use crate::runtime_api::{Outcome, RuntimeApi};
 
 /// How long a cold start may take before the invocation fails (a function that never polls).
@@ -67,8 +67,8 @@ struct Instance {
 pub struct Lambdas {
     specs: HashMap<String, FunctionSpec>,
     idle: Mutex<HashMap<String, Vec<Instance>>>,
-    /// Process ids of instances handling an event, by function.
-    busy: Mutex<HashMap<String, Vec<u32>>>,
+    /// Process ids and output of instances handling an event, by function.
+    busy: Mutex<HashMap<String, Vec<(u32, ProcessOutput)>>>,
     stats: Mutex<HashMap<String, FunctionStats>>,
     /// The stdout and stderr of instances that are gone.
     retired_logs: Mutex<String>,
@@ -96,13 +96,17 @@ impl Lambdas {
         }
     }
 
-    /// Everything every instance wrote to stdout and stderr so far (gone and idle ones; call it
-    /// when no invocation is running).
+    /// Everything every instance wrote to stdout and stderr so far: gone, idle and busy ones.
     pub fn logs(&self) -> String {
         let mut all = lock(&self.retired_logs).clone();
         for instances in lock(&self.idle).values() {
             for instance in instances {
                 all.push_str(&instance.process.output());
+            }
+        }
+        for instances in lock(&self.busy).values() {
+            for (_, output) in instances {
+                all.push_str(&output.text());
             }
         }
         all
@@ -120,7 +124,10 @@ impl Lambdas {
     /// Kills (SIGKILL) every instance of `function` that is handling an event now; returns how
     /// many. Their invocations fail as a crash would.
     pub fn kill(&self, function: &str) -> usize {
-        let pids = lock(&self.busy).get(function).cloned().unwrap_or_default();
+        let pids: Vec<u32> = lock(&self.busy)
+            .get(function)
+            .map(|busy| busy.iter().map(|(pid, _)| *pid).collect())
+            .unwrap_or_default();
         for pid in &pids {
             // A pid that exited meanwhile only makes `kill` fail: the instance is gone anyway.
             let _ = std::process::Command::new("kill")
@@ -194,7 +201,7 @@ impl Lambdas {
         lock(&self.busy)
             .entry(function.to_owned())
             .or_default()
-            .push(pid);
+            .push((pid, instance.process.output_handle()));
         let answered = {
             let Instance { api, process } = &mut instance;
             let invocation = api.invoke(payload, spec.timeout);
@@ -215,7 +222,7 @@ impl Lambdas {
             }
         };
         if let Some(pids) = lock(&self.busy).get_mut(function) {
-            pids.retain(|p| *p != pid);
+            pids.retain(|(p, _)| *p != pid);
         }
         let peak = peak_rss_kib(pid).unwrap_or(0);
         self.record(function, |s| {
@@ -347,7 +354,21 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_timeout_and_a_kill_fail_as_lambda_reports_them_then_a_cold_start_answers() {
-        let lambdas = echo(Duration::from_millis(500));
+        // Two functions of the same binary: one times out after 0.5 s; the other has Lambda's
+        // longest timeout and an event that sleeps 10 minutes, and is killed once it printed
+        // that it handles the event, so the kill lands mid-event however slow the machine is
+        // (a fixed 200 ms wait before killing a 400 ms event lost that race on a loaded CI
+        // machine).
+        let binary = built_binary("ordersync-testkit", "testkit-echo-lambda", false);
+        let spec = |timeout| FunctionSpec {
+            binary: binary.clone(),
+            env: Vec::new(),
+            timeout,
+        };
+        let lambdas = Lambdas::new([
+            ("echo".to_owned(), spec(Duration::from_millis(500))),
+            ("slow".to_owned(), spec(Duration::from_secs(900))),
+        ]);
         let failure = lambdas
             .invoke("echo", json!({"sleep_ms": 5_000}))
             .await
@@ -358,30 +379,38 @@ mod tests {
             "{failure:?}"
         );
 
-        let (killed, count) =
-            tokio::join!(lambdas.invoke("echo", json!({"sleep_ms": 400})), async {
-                // Kill once the event is being handled (the process polls, then sleeps).
-                tokio::time::sleep(Duration::from_millis(200)).await;
-                lambdas.kill("echo")
-            });
+        let (killed, count) = tokio::join!(
+            lambdas.invoke("slow", json!({"sleep_ms": 600_000})),
+            async {
+                // Kill once the event is being handled: the instance printed its request line
+                // (the timed-out instance printed the first) and now sleeps.
+                while lambdas.logs().matches("echo-lambda: request").count() < 2 {
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+                lambdas.kill("slow")
+            }
+        );
         assert_eq!(count, 1);
         let failure = killed.unwrap_err();
         assert_eq!(failure.error, "Runtime.ExitError");
         assert!(failure.cause.contains("Runtime.ExitError"), "{failure:?}");
 
-        assert_eq!(
-            lambdas.invoke("echo", json!({"b": 2})).await.unwrap(),
-            json!({"echo": {"b": 2}})
-        );
-        let stats = &lambdas.stats()["echo"];
-        assert_eq!(
-            (stats.cold_starts, stats.timeouts, stats.crashes),
-            (3, 1, 1),
-            "{stats:?}"
-        );
-        // The logs of the timed-out, the killed and the live instance are all kept.
+        for function in ["echo", "slow"] {
+            assert_eq!(
+                lambdas.invoke(function, json!({"b": 2})).await.unwrap(),
+                json!({"echo": {"b": 2}})
+            );
+        }
+        let stats = lambdas.stats();
+        let counts = |function: &str| {
+            let s = &stats[function];
+            (s.cold_starts, s.timeouts, s.crashes)
+        };
+        assert_eq!(counts("echo"), (2, 1, 0), "{stats:?}");
+        assert_eq!(counts("slow"), (2, 0, 1), "{stats:?}");
+        // The logs of the timed-out, the killed and the live instances are all kept.
         let logs = lambdas.logs();
-        assert_eq!(logs.matches("echo-lambda: init").count(), 3, "{logs}");
-        assert_eq!(logs.matches("echo-lambda: request").count(), 3, "{logs}");
+        assert_eq!(logs.matches("echo-lambda: init").count(), 4, "{logs}");
+        assert_eq!(logs.matches("echo-lambda: request").count(), 4, "{logs}");
     }
 }

@@ -128,6 +128,18 @@ fn lock(buffer: &OutputBuffer) -> MutexGuard<'_, Vec<u8>> {
     buffer.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
+/// A handle on a process's output that outlives a borrow of the process: what it wrote so far,
+/// while another task owns the process.
+#[derive(Clone)]
+pub struct ProcessOutput(OutputBuffer);
+
+impl ProcessOutput {
+    /// Everything the process wrote to stdout and stderr so far (lossy UTF-8).
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&lock(&self.0)).into_owned()
+    }
+}
+
 /// A running function process, killed when dropped. Its stdout and stderr go, line by line,
 /// into one shared buffer (lines of the two streams interleave, never their bytes).
 pub struct FunctionProcess {
@@ -194,7 +206,12 @@ impl FunctionProcess {
 
     /// Everything the process wrote to stdout and stderr so far (lossy UTF-8).
     pub fn output(&self) -> String {
-        String::from_utf8_lossy(&lock(&self.output)).into_owned()
+        self.output_handle().text()
+    }
+
+    /// The same output as [`FunctionProcess::output`], readable without the process.
+    pub fn output_handle(&self) -> ProcessOutput {
+        ProcessOutput(self.output.clone())
     }
 
     /// Waits up to `timeout` for a line containing `needle` to appear in the output.
