@@ -13,7 +13,7 @@ use ordersync_core::payload::encode;
 use ordersync_core::product_order::{OrdersMeta, OrdersSchema};
 use ordersync_core::request::SheetTarget;
 use ordersync_core::rows::{Cell, RowsSchema, SheetRow};
-use ordersync_core::store::{DirStore, write_object};
+use ordersync_core::store::{DirStore, Store, StoreError, Version, write_object};
 use ordersync_core::time::{DateOnly, parse_instant};
 use ordersync_core::window::{MAX_WINDOW, split};
 use ordersync_insert::handle;
@@ -328,10 +328,16 @@ async fn a_retry_loop_that_outlives_the_lease_never_lands_over_the_next_holder()
     // pinned and moved past A's 10 s lease while A retries; B takes the expired lease. A must
     // not write after that: it renews before every attempt, finds the lease gone and stops.
     // (Checked once per write request, as before, A's retry would land over B's tab when the
-    // quota frees.)
+    // quota frees.) A renews every ≤ 100 ms and may renew a lapsed lease nobody took yet, so
+    // A's lease writes are paused while the clock moves and B takes over: otherwise A's next
+    // renewal could land between the two, and on a loaded machine it once did.
     let dir = tempfile::tempdir().unwrap();
     let store = DirStore::new(dir.path()).unwrap();
     let refs = rows_objects(&store, "exec-a").await;
+    let a_store = PausableLeaseWrites {
+        inner: &store,
+        gate: tokio::sync::RwLock::new(()),
+    };
     let fake = FakeGoogle::start(FakeGoogleConfig {
         writes_per_minute: 1,
         ..FakeGoogleConfig::default()
@@ -346,7 +352,7 @@ async fn a_retry_loop_that_outlives_the_lease_never_lands_over_the_next_holder()
     let clock = ManualClock::at(t0);
 
     let a = handle(
-        &store,
+        &a_store,
         &sheets,
         &config,
         &clock,
@@ -358,12 +364,14 @@ async fn a_retry_loop_that_outlives_the_lease_never_lands_over_the_next_holder()
         while fake.stats().rejected_429 == 0 {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
+        let paused = a_store.gate.write().await;
         let applied = fake.stats().applied_writes;
         clock.advance(chrono::TimeDelta::seconds(11));
         let b =
             ordersync_core::lease::acquire(&store, "book", "slow", "exec-b", &config, clock.now())
                 .await
                 .expect("A's lease lapsed: B takes the tab");
+        drop(paused);
         (applied, b)
     };
     let (a, (applied_before_b, _b)) = tokio::join!(a, takeover);
@@ -374,4 +382,44 @@ async fn a_retry_loop_that_outlives_the_lease_never_lands_over_the_next_holder()
         applied_before_b,
         "no write of A landed after B took the tab"
     );
+}
+
+/// A's view of the store, whose lease writes (compare-and-swap: every renewal) wait while the
+/// test holds `gate` for writing; an in-flight one finishes first. Everything else passes through.
+struct PausableLeaseWrites<'a> {
+    inner: &'a DirStore,
+    gate: tokio::sync::RwLock<()>,
+}
+
+impl Store for PausableLeaseWrites<'_> {
+    fn uri(&self, key: &str) -> String {
+        self.inner.uri(key)
+    }
+    fn key_of(&self, uri: &str) -> Result<String, ordersync_core::payload::PayloadError> {
+        self.inner.key_of(uri)
+    }
+    async fn put(&self, key: &str, body: Vec<u8>) -> Result<(), StoreError> {
+        self.inner.put(key, body).await
+    }
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.inner.get(key).await
+    }
+    async fn get_versioned(&self, key: &str) -> Result<Option<(Vec<u8>, Version)>, StoreError> {
+        self.inner.get_versioned(key).await
+    }
+    async fn put_if_absent(&self, key: &str, body: Vec<u8>) -> Result<Option<Version>, StoreError> {
+        self.inner.put_if_absent(key, body).await
+    }
+    async fn put_if_match(
+        &self,
+        key: &str,
+        body: Vec<u8>,
+        expected: &Version,
+    ) -> Result<Option<Version>, StoreError> {
+        let _open = self.gate.read().await;
+        self.inner.put_if_match(key, body, expected).await
+    }
+    async fn delete_if_match(&self, key: &str, expected: &Version) -> Result<bool, StoreError> {
+        self.inner.delete_if_match(key, expected).await
+    }
 }
