@@ -34,6 +34,8 @@ pub use crate::workbook::{TabInfo, TabRead};
 const LEASE_MARGIN: Duration = Duration::from_secs(2);
 /// The shortest write attempt worth starting.
 const MIN_ATTEMPT: Duration = Duration::from_secs(1);
+/// A retry with less time than this left is not made: it could only time out.
+const MIN_CALL: Duration = Duration::from_millis(50);
 
 /// Production API root (`GOOGLE_SHEETS_BASE_URL` overrides it).
 pub const DEFAULT_BASE_URL: &str = "https://sheets.googleapis.com/";
@@ -139,6 +141,17 @@ pub struct SheetsClient {
 enum Retry {
     Quota(String),
     Transient(String),
+}
+
+impl Retry {
+    /// What the caller hears once retrying stops: a quota that never freed up stays a
+    /// `RateLimited` (worth a later retry), anything else is an `Upstream` failure.
+    fn into_error(self) -> SheetsError {
+        match self {
+            Retry::Quota(message) => SheetsError::RateLimited { message },
+            Retry::Transient(message) => SheetsError::Upstream { message },
+        }
+    }
 }
 
 /// Keeps the HTTP status of a failed answer: google-sheets4 reports any JSON error body as
@@ -399,12 +412,19 @@ impl SheetsClient {
         Fut: std::future::Future<Output = (google_sheets4::Result<T>, Option<u16>)>,
     {
         let mut backoff = Backoff::new(self.config.backoff_base, self.config.backoff_cap, deadline);
+        let mut last: Option<Retry> = None;
         loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            // A backoff sleep may overshoot on a loaded machine: with (almost) no time left, a
+            // call could only time out, and that would hide what the last attempt saw (a quota
+            // 429 would become a transient "no answer").
+            if left < MIN_CALL
+                && let Some(retry) = last
+            {
+                return Err(retry.into_error());
+            }
             // Never past the deadline, never longer than one call may take.
-            let mut bound = self
-                .config
-                .request_timeout
-                .min(deadline.saturating_duration_since(Instant::now()));
+            let mut bound = self.config.request_timeout.min(left);
             if let Some(guard) = guard.as_deref_mut() {
                 guard.before_write().await.map_err(SheetsError::Guard)?;
                 if let Some(held) = guard.held_for() {
@@ -438,15 +458,13 @@ impl SheetsClient {
             };
             // Truncated exponential backoff with full jitter, inside the deadline.
             let Some(delay) = backoff.next_delay() else {
-                return Err(match retry {
-                    Retry::Quota(message) => SheetsError::RateLimited { message },
-                    Retry::Transient(message) => SheetsError::Upstream { message },
-                });
+                return Err(retry.into_error());
             };
             let reason = match &retry {
                 Retry::Quota(m) | Retry::Transient(m) => m.as_str(),
             };
             warn!(attempt = backoff.attempts(), delay_ms = delay.as_millis() as u64, reason = %reason, "Sheets call failed; retrying");
+            last = Some(retry);
             tokio::time::sleep(delay).await;
         }
     }

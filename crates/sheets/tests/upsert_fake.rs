@@ -249,12 +249,17 @@ async fn quota_storms_are_waited_out_and_applied_then_503_converges() {
     let grid = fake.values(SID, "t");
     assert_eq!(grid.len(), 41, "no duplicated rows after applied-then-503");
 
-    // Past the deadline, a quota that never frees up is a retryable RateLimited.
-    fake.inject(GoogleFault::Status {
-        method: Method::ValuesBatchUpdate,
-        status: 429,
-        times: 1000,
-    });
+    // Past the deadline, a quota that never frees up is a retryable RateLimited — also when
+    // the last backoff sleep overshoots the deadline on a loaded machine (the client then
+    // reports the last 429, not a zero-length call's timeout), and whichever call (the read
+    // or the write) the storm catches.
+    for method in [Method::ValuesGet, Method::ValuesBatchUpdate] {
+        fake.inject(GoogleFault::Status {
+            method,
+            status: 429,
+            times: 1000,
+        });
+    }
     next.push(row(99, "결제완료", "z", 1));
     let err = upsert(
         &client,
