@@ -1,8 +1,8 @@
 //! End to end: the real `statemachine.asl.json` run by the local runner, the three functions
 //! as release binaries behind local Runtime APIs (cold starts, one instance per concurrent
 //! Map iteration, as in Lambda), S3 over the real protocol (s3s-fs), and the fakes at
-//! realistic latency and limits (NAVER 30 ms and 10 req/s per API with burst 20; Sheets 150 ms
-//! and 60 writes/min).
+//! realistic latency and limits (NAVER 30 ms and its real 2 req/s per API with burst 4; Sheets
+//! 150 ms and 60 writes/min).
 //!
 //! For each size it reports the API calls made beside the protocol's minimum, the wall time
 //! beside the rate-limit floor, and the peak RSS of each function. The minimum: per window one
@@ -13,9 +13,10 @@
 //! buckets require, spread over the Map's concurrent iterations, plus 150 ms per Sheets call.
 //! Transform, S3 and process start-up are not in the floor: they are ours to keep small.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use ordersync_aws::S3Store;
 use ordersync_core::events::RunSummary;
 use ordersync_core::plan::{PlanConfig, plan_range};
 use ordersync_core::request::RunRequest;
@@ -24,13 +25,13 @@ use ordersync_local::definition::{IMPORT, INSERT, TRANSFORM};
 use ordersync_runner::{Options, Outcome, Quiet};
 use ordersync_testkit::google::{FakeGoogle, FakeGoogleConfig};
 use ordersync_testkit::lambdas::{FunctionSpec, Lambdas};
-use ordersync_testkit::naver::{FakeNaver, FakeNaverConfig, whole_days_before};
+use ordersync_testkit::naver::{FakeNaver, FakeNaverConfig, NAVER_RATE_PER_SEC, whole_days_before};
 use ordersync_testkit::s3::S3Server;
 use serde_json::json;
 
-const NAVER_LATENCY: Duration = Duration::from_millis(30);
-const NAVER_RATE: u32 = 10;
-const SHEETS_LATENCY: Duration = Duration::from_millis(150);
+pub const NAVER_LATENCY: Duration = Duration::from_millis(30);
+pub const SHEETS_LATENCY: Duration = Duration::from_millis(150);
+pub const BOOK: &str = "bench-book";
 const REQUEST_BYTES: usize = 2_000_000;
 
 /// One run's numbers.
@@ -57,6 +58,102 @@ pub struct Run {
     pub rerun_insert_peak_kib: u64,
 }
 
+/// The pipeline the end-to-end benchmarks run: the fakes, S3 over the real protocol, and the
+/// release binaries' environment. Each [`Pipeline::pool`] is a fresh set of instances (cold
+/// starts), so its stats are one execution's.
+pub struct Pipeline {
+    pub naver: FakeNaver,
+    pub google: FakeGoogle,
+    _s3: S3Server,
+    store: S3Store,
+    _dir: tempfile::TempDir,
+    spec: [(String, FunctionSpec); 3],
+}
+
+impl Pipeline {
+    /// Starts Google (150 ms, 60 writes/min, one spreadsheet `bench-book`) and S3 beside
+    /// `naver`.
+    pub async fn start(binaries: &[(String, PathBuf)], naver: FakeNaver) -> Pipeline {
+        let google = FakeGoogle::start(FakeGoogleConfig {
+            latency: SHEETS_LATENCY,
+            ..FakeGoogleConfig::default()
+        })
+        .await;
+        google.create_spreadsheet(BOOK);
+        let s3 = S3Server::start().await;
+        let store = s3.store("bench");
+        let dir = tempfile::tempdir().expect("temp dir");
+        let key_path = dir.path().join("sa.json");
+        std::fs::write(&key_path, google.service_account_key_json()).expect("key file");
+        let env = crate::package::environment(&s3, &naver, &google, &key_path);
+        let spec = |function: &str, bin: &str| {
+            let binary = binaries
+                .iter()
+                .find(|(n, _)| n == bin)
+                .expect("binary built")
+                .1
+                .clone();
+            (
+                function.to_owned(),
+                FunctionSpec {
+                    binary,
+                    env: env.clone(),
+                    timeout: Duration::from_secs(900),
+                },
+            )
+        };
+        let spec = [
+            spec(IMPORT, "import"),
+            spec(TRANSFORM, "transform"),
+            spec(INSERT, "insert"),
+        ];
+        Pipeline {
+            naver,
+            google,
+            _s3: s3,
+            store,
+            _dir: dir,
+            spec,
+        }
+    }
+
+    /// Fresh instances of the three functions.
+    pub fn pool(&self) -> Lambdas {
+        Lambdas::new(self.spec.clone())
+    }
+
+    /// One execution on `functions`: its summary and wall time (Step Functions' own waits).
+    pub async fn execute(
+        &self,
+        functions: &Lambdas,
+        name: &str,
+        request: &serde_json::Value,
+    ) -> (RunSummary, f64) {
+        let started = Instant::now();
+        let outcome = ordersync_runner::run_execution(
+            &machine(DEFINITION).expect("definition"),
+            &self.store,
+            functions,
+            &Quiet,
+            Options {
+                retry_time_scale: 1.0,
+            },
+            name,
+            request.clone(),
+        )
+        .await
+        .expect("the runner starts");
+        let wall_s = started.elapsed().as_secs_f64();
+        match outcome {
+            Outcome::Succeeded { output, .. } => {
+                let summary: RunSummary = serde_json::from_value(output).expect("summary");
+                (summary, wall_s)
+            }
+            other => panic!("benchmark execution {name} did not succeed: {other:?}"),
+        }
+    }
+}
+
 pub async fn run(
     binaries: &[(String, PathBuf)],
     product_orders: usize,
@@ -73,86 +170,42 @@ pub async fn run(
         orders: product_orders / 2,
         from,
         to,
-        rate_per_sec: NAVER_RATE,
+        rate_per_sec: NAVER_RATE_PER_SEC,
         latency: NAVER_LATENCY,
         clock: ordersync_core::clock::system(),
     })
     .await;
-    let google = FakeGoogle::start(FakeGoogleConfig {
-        latency: SHEETS_LATENCY,
-        ..FakeGoogleConfig::default()
-    })
-    .await;
-    google.create_spreadsheet("bench-book");
-    let s3 = S3Server::start().await;
-    let store = s3.store("bench");
-    let dir = tempfile::tempdir().expect("temp dir");
-    let key_path = dir.path().join("sa.json");
-    std::fs::write(&key_path, google.service_account_key_json()).expect("key file");
-
-    let env = crate::package::environment(&s3, &naver, &google, &key_path);
-    let path = |name: &str| -> &Path {
-        &binaries
-            .iter()
-            .find(|(n, _)| n == name)
-            .expect("binary built")
-            .1
-    };
-    let spec = |bin: &str| FunctionSpec {
-        binary: path(bin).to_owned(),
-        env: env.clone(),
-        timeout: Duration::from_secs(900),
-    };
-    let pool = || {
-        Lambdas::new([
-            (IMPORT.to_owned(), spec("import")),
-            (TRANSFORM.to_owned(), spec("transform")),
-            (INSERT.to_owned(), spec("insert")),
-        ])
-    };
-    let lambdas = pool();
+    let pipeline = Pipeline::start(binaries, naver).await;
+    let (naver, google) = (&pipeline.naver, &pipeline.google);
+    let lambdas = pipeline.pool();
 
     let request = json!({
         "account": {"secret_id": "shops/bench"},
         "range": {"from": from.date_naive().to_string(), "to": to.date_naive().to_string(), "by": "changed"},
-        "sheet": {"spreadsheet_id": "bench-book", "tab": "orders"}
+        "sheet": {"spreadsheet_id": BOOK, "tab": "orders"}
     });
-    // One execution on `functions`: its summary and wall time (Step Functions' own waits).
-    let execute = async |functions: &Lambdas, name: String| {
-        let started = Instant::now();
-        let outcome = ordersync_runner::run_execution(
-            &machine(DEFINITION).expect("definition"),
-            &store,
-            functions,
-            &Quiet,
-            Options {
-                retry_time_scale: 1.0,
-            },
-            &name,
-            request.clone(),
+    let (summary, wall_s) = pipeline
+        .execute(
+            &lambdas,
+            &format!("bench-{product_orders}-{days}"),
+            &request,
         )
-        .await
-        .expect("the runner starts");
-        let wall_s = started.elapsed().as_secs_f64();
-        match outcome {
-            Outcome::Succeeded { output, .. } => {
-                let summary: RunSummary = serde_json::from_value(output).expect("summary");
-                (summary, wall_s)
-            }
-            other => panic!("benchmark execution {name} did not succeed: {other:?}"),
-        }
-    };
-    let (summary, wall_s) = execute(&lambdas, format!("bench-{product_orders}-{days}")).await;
+        .await;
 
     let stats = lambdas.stats();
     let n = naver.stats();
     let g = google.stats();
-    let values = google.values("bench-book", "orders");
+    let values = google.values(BOOK, "orders");
 
     // The same input again, as a new execution on fresh instances.
-    let again = pool();
-    let (rerun, rerun_wall_s) =
-        execute(&again, format!("bench-{product_orders}-{days}-again")).await;
+    let again = pipeline.pool();
+    let (rerun, rerun_wall_s) = pipeline
+        .execute(
+            &again,
+            &format!("bench-{product_orders}-{days}-again"),
+            &request,
+        )
+        .await;
     assert_eq!(
         (rerun.appended, rerun.updated),
         (0, 0),
@@ -177,7 +230,7 @@ pub async fn run(
     let sheets_minimum = 4 + rows_bytes.div_ceil(REQUEST_BYTES) as u64;
     let floor_s = crate::naver_floor::floor(
         &naver_min.lanes,
-        NAVER_RATE as f64,
+        NAVER_RATE_PER_SEC as f64,
         NAVER_LATENCY.as_secs_f64(),
     ) + sheets_minimum as f64 * SHEETS_LATENCY.as_secs_f64();
 

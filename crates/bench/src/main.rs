@@ -36,6 +36,7 @@ mod naver_floor;
 mod package;
 mod report;
 mod sync;
+mod sync_e2e;
 
 #[derive(Parser)]
 #[command(about = "Benchmarks for ordersync's stages")]
@@ -59,6 +60,12 @@ enum Command {
         /// Starts of each binary for the init measurement.
         #[arg(long, default_value_t = 15)]
         init_runs: usize,
+        /// The shop the three sync rows sync, as `product orders:days`.
+        #[arg(long, default_value = "10000:7")]
+        sync: String,
+        /// Product orders that move between the backfill and the incremental sync.
+        #[arg(long, default_value_t = 200)]
+        sync_changes: usize,
         #[arg(long, default_value = "BENCHMARKS.md")]
         out: PathBuf,
     },
@@ -113,6 +120,17 @@ enum Command {
     ImportChild { dir: PathBuf, windows: String },
 }
 
+/// `product orders:days`, as `--sizes` and `--sync` take it.
+fn orders_days(pair: &str) -> (usize, i64) {
+    let (orders, days) = pair
+        .split_once(':')
+        .unwrap_or_else(|| panic!("a size is orders:days, not {pair}"));
+    (
+        orders.parse().expect("product orders"),
+        days.parse().expect("days"),
+    )
+}
+
 pub(crate) fn peak_rss_kib() -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
@@ -149,21 +167,16 @@ fn main() {
         Command::Report {
             sizes,
             init_runs,
+            sync,
+            sync_changes,
             out,
         } => {
-            let sizes: Vec<(usize, i64)> = sizes
-                .iter()
-                .map(|pair| {
-                    let (orders, days) = pair
-                        .split_once(':')
-                        .unwrap_or_else(|| panic!("--sizes takes orders:days, not {pair}"));
-                    (
-                        orders.parse().expect("product orders"),
-                        days.parse().expect("days"),
-                    )
-                })
-                .collect();
-            report::run(&sizes, init_runs, &out);
+            let sizes: Vec<(usize, i64)> = sizes.iter().map(|pair| orders_days(pair)).collect();
+            let shop = report::SyncShop {
+                size: orders_days(&sync),
+                changes: sync_changes,
+            };
+            report::run(&sizes, shop, init_runs, &out);
         }
         Command::Import {
             orders,
