@@ -16,6 +16,8 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use chrono::{DateTime, FixedOffset};
+
 use ordersync_aws::S3Store;
 use ordersync_core::events::RunSummary;
 use ordersync_core::plan::{PlanConfig, plan_range};
@@ -29,8 +31,8 @@ use ordersync_testkit::naver::{FakeNaver, FakeNaverConfig, NAVER_RATE_PER_SEC, w
 use ordersync_testkit::s3::S3Server;
 use serde_json::json;
 
-pub const NAVER_LATENCY: Duration = Duration::from_millis(30);
-pub const SHEETS_LATENCY: Duration = Duration::from_millis(150);
+const NAVER_LATENCY: Duration = Duration::from_millis(30);
+const SHEETS_LATENCY: Duration = Duration::from_millis(150);
 pub const BOOK: &str = "bench-book";
 const REQUEST_BYTES: usize = 2_000_000;
 
@@ -71,9 +73,25 @@ pub struct Pipeline {
 }
 
 impl Pipeline {
-    /// Starts Google (150 ms, 60 writes/min, one spreadsheet `bench-book`) and S3 beside
-    /// `naver`.
-    pub async fn start(binaries: &[(String, PathBuf)], naver: FakeNaver) -> Pipeline {
+    /// Starts NAVER (30 ms, 2 req/s per API) with `product_orders` generated from `seed` in
+    /// `[from, to)`, Google (150 ms, 60 writes/min, one spreadsheet `bench-book`) and S3.
+    pub async fn start(
+        binaries: &[(String, PathBuf)],
+        product_orders: usize,
+        seed: u64,
+        (from, to): (DateTime<FixedOffset>, DateTime<FixedOffset>),
+    ) -> Pipeline {
+        let naver = FakeNaver::start(FakeNaverConfig {
+            seed,
+            // 1–3 product orders per order: two on average.
+            orders: product_orders / 2,
+            from,
+            to,
+            rate_per_sec: NAVER_RATE_PER_SEC,
+            latency: NAVER_LATENCY,
+            clock: ordersync_core::clock::system(),
+        })
+        .await;
         let google = FakeGoogle::start(FakeGoogleConfig {
             latency: SHEETS_LATENCY,
             ..FakeGoogleConfig::default()
@@ -164,18 +182,7 @@ pub async fn run(
     // any hour the benchmark runs.
     let now = chrono::Utc::now();
     let (from, to) = whole_days_before(now, days);
-    let naver = FakeNaver::start(FakeNaverConfig {
-        seed,
-        // 1–3 product orders per order: two on average.
-        orders: product_orders / 2,
-        from,
-        to,
-        rate_per_sec: NAVER_RATE_PER_SEC,
-        latency: NAVER_LATENCY,
-        clock: ordersync_core::clock::system(),
-    })
-    .await;
-    let pipeline = Pipeline::start(binaries, naver).await;
+    let pipeline = Pipeline::start(binaries, product_orders, seed, (from, to)).await;
     let (naver, google) = (&pipeline.naver, &pipeline.google);
     let lambdas = pipeline.pool();
 

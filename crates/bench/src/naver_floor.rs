@@ -10,7 +10,8 @@ use chrono::TimeDelta;
 use ordersync_core::window::Window;
 use ordersync_testkit::naver::Shop;
 
-const PAGE: usize = 300;
+/// The product orders one feed page lists and one details call reads.
+pub const PAGE: usize = 300;
 
 /// The fewest calls a run can make, as call sequences that run at once: per client (`lanes`,
 /// windows dealt to them in turn) a feed lane, starting with its token, and a details lane

@@ -114,7 +114,7 @@ fn markdown(
         s,
         "# Benchmarks\n\nWritten by `cargo run --release -p ordersync-bench -- report` on {date}, on {}.\n\
          Reproduce: `cargo run --release -p ordersync-bench -- report --sizes {} --sync {}:{} --sync-changes {} --init-runs {init_runs}`\n\
-         (needs `zip`; about 20 minutes once built, most of it NAVER's 2 requests/s). The harness asserts nothing; ✔/✘ mark the targets.\n\
+         (needs `zip`; most of its time is NAVER's 2 requests/s). The harness asserts nothing; ✔/✘ mark the targets.\n\
          Stage benchmarks (transform throughput, import and insert alone) are in README.md, Benchmarks.\n",
         machine(),
         sizes_arg.join(","),

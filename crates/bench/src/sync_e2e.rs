@@ -16,17 +16,17 @@ use std::time::Duration;
 use chrono::{TimeDelta, Utc};
 use ordersync_core::cursor::LAG;
 use ordersync_core::events::RunSummary;
+use ordersync_core::plan::DEFAULT_MAP_CONCURRENCY;
 use ordersync_local::definition::{IMPORT, INSERT, TRANSFORM};
-use ordersync_testkit::naver::{FakeNaver, FakeNaverConfig, NAVER_RATE_PER_SEC, whole_days_before};
+use ordersync_testkit::naver::whole_days_before;
 use serde_json::json;
 
-use crate::e2e::{BOOK, NAVER_LATENCY, Pipeline};
+use crate::e2e::{BOOK, Pipeline};
+use crate::naver_floor::PAGE;
 
 const TAB: &str = "sync";
-/// The product orders one details call reads, and one feed page lists.
-const PAGE: u64 = 300;
 /// Import instances the Map runs at once (its default concurrency): each fetches a token.
-const CONCURRENCY: u64 = 2;
+const CONCURRENCY: u64 = DEFAULT_MAP_CONCURRENCY as u64;
 
 /// One sync's numbers.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -62,17 +62,7 @@ pub async fn run(
     seed: u64,
 ) -> Vec<SyncRun> {
     let (from, to) = whole_days_before(Utc::now(), days);
-    let naver = FakeNaver::start(FakeNaverConfig {
-        seed,
-        orders: product_orders / 2,
-        from,
-        to,
-        rate_per_sec: NAVER_RATE_PER_SEC,
-        latency: NAVER_LATENCY,
-        clock: ordersync_core::clock::system(),
-    })
-    .await;
-    let pipeline = Pipeline::start(binaries, naver).await;
+    let pipeline = Pipeline::start(binaries, product_orders, seed, (from, to)).await;
     let request = json!({
         "account": {"secret_id": "shops/bench"},
         "since": from.date_naive().to_string(),
@@ -128,6 +118,7 @@ pub async fn run(
     // The shop moves on after the backfill, at the real time; the next sync sees it once it
     // is older than the sync's lag.
     let after = Utc::now().fixed_offset();
+    // So the new orders' span `[after, at)` is not empty.
     tokio::time::sleep(Duration::from_millis(100)).await;
     let at = Utc::now().fixed_offset();
     let moved = pipeline.naver.advance_orders(changes * 7 / 10, at).len();
@@ -165,8 +156,8 @@ pub async fn run(
 /// page per window; one details call per 300 distinct product orders and per 300 re-read ones;
 /// one token per import instance running at once.
 fn minimum(s: &RunSummary) -> u64 {
-    let feed = s.windows.max(s.orders_changed.div_ceil(PAGE));
-    let details =
-        (s.orders_fetched - s.orders_rechecked).div_ceil(PAGE) + s.orders_rechecked.div_ceil(PAGE);
+    let feed = s.windows.max(s.orders_changed.div_ceil(PAGE as u64));
+    let details = (s.orders_fetched - s.orders_rechecked).div_ceil(PAGE as u64)
+        + s.orders_rechecked.div_ceil(PAGE as u64);
     feed + details + s.windows.clamp(1, CONCURRENCY)
 }
