@@ -90,6 +90,7 @@ async fn hostile_shop_data_becomes_one_literal_row_per_product_order() {
     let cell = |row: &ordersync_core::rows::SheetRow, i: usize| match &row.cells[i] {
         Cell::Text(t) => t.clone(),
         Cell::Number(n) => n.to_string(),
+        Cell::Keep(_) => String::new(),
     };
     let texts: Vec<String> = all_rows
         .iter()

@@ -622,3 +622,59 @@ async fn a_range_by_payment_date_is_every_order_paid_then_as_it_is_now() {
     let changed_ids = in_sheet("변경일 기준");
     assert!(moved_paid.iter().all(|id| !changed_ids.contains(id)));
 }
+
+#[tokio::test]
+async fn a_range_by_payment_date_into_a_synced_tab_keeps_the_change_feed_columns() {
+    let sandbox = &Sandbox::start(40).await;
+    let (from, to) = sandbox.naver.shop().span();
+    sandbox.later(TimeDelta::minutes(30));
+    sandbox.sync("keep-1").await;
+    let changed_at = |values: &[Vec<String>]| -> BTreeMap<String, String> {
+        let at = values[0].iter().position(|h| h == "최종변경일시").unwrap();
+        values[1..]
+            .iter()
+            .map(|r| (r[0].clone(), r.get(at).cloned().unwrap_or_default()))
+            .collect()
+    };
+    let synced = changed_at(&sandbox.google.values(BOOK, TAB));
+    assert!(synced.values().all(|d| !d.is_empty()), "{synced:?}");
+
+    // The shop moves on; a range by payment date (the conditional search: no feed record)
+    // then brings statuses up to date but does not know the change-feed columns.
+    let at = sandbox.later(TimeDelta::minutes(30)) - TimeDelta::minutes(5);
+    let moved = sandbox.naver.advance_orders(5, at);
+    assert_eq!(moved.len(), 5);
+    let functions = sandbox.functions(&sandbox.store);
+    let paid = summary(
+        &ordersync_runner::run_execution(
+            &machine(DEFINITION).unwrap(),
+            &sandbox.store,
+            &functions,
+            &Quiet,
+            Options {
+                retry_time_scale: 0.01,
+            },
+            "keep-paid",
+            json!({
+                "account": {"secret_id": SECRET},
+                "range": {"from": from.to_rfc3339(), "to": to.to_rfc3339(), "by": "paid"},
+                "sheet": {"spreadsheet_id": BOOK, "tab": TAB}
+            }),
+        )
+        .await
+        .unwrap(),
+    );
+    assert!(paid.updated >= 1, "{paid:?}");
+    sandbox.assert_true("after the range by payment date");
+    let after = changed_at(&sandbox.google.values(BOOK, TAB));
+    assert_eq!(after, synced, "the range kept every 최종변경일시");
+
+    // The next sync reads the feed again: the moved orders' records are their new ones.
+    sandbox.later(TimeDelta::minutes(1));
+    sandbox.sync("keep-2").await;
+    sandbox.assert_true("after the next sync");
+    let resynced = changed_at(&sandbox.google.values(BOOK, TAB));
+    for id in &moved {
+        assert_ne!(resynced[id], synced[id], "{id} has its later change");
+    }
+}

@@ -2,7 +2,10 @@
 //!
 //! A rows object's header names its columns (header text + field) once; each record is the key
 //! plus one cell per column. Cells are text or whole numbers, never null: google-sheets4 strips
-//! nulls before sending, which would shift every later cell one column left.
+//! nulls before sending, which would shift every later cell one column left. A third kind,
+//! [`Cell::Keep`], says "this import does not know the value; leave the sheet's": insert never
+//! writes such a cell (the write ranges go around it), so a range import by payment date does not
+//! blank what a sync wrote from the change feed.
 
 use serde::{Deserialize, Serialize};
 
@@ -18,11 +21,46 @@ pub enum Cell {
     Number(i64),
     /// Everything else, including ids (too long for a float) and dates (KST text).
     Text(String),
+    /// Not known to this import (the change-feed columns of a conditional-search row): the
+    /// sheet's cell stays as it is, and a new row's stays blank. Stored as `{}`.
+    Keep(Kept),
+}
+
+/// The payload form of [`Cell::Keep`]: an empty JSON object, and only that (a derived
+/// deserializer would also take `[]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub struct Kept {}
+
+impl<'de> Deserialize<'de> for Kept {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct EmptyObject;
+        impl<'de> serde::de::Visitor<'de> for EmptyObject {
+            type Value = Kept;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an empty object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Kept, A::Error> {
+                match map.next_key::<serde::de::IgnoredAny>()? {
+                    None => Ok(Kept {}),
+                    Some(_) => Err(serde::de::Error::custom("a kept cell is an empty object")),
+                }
+            }
+        }
+        deserializer.deserialize_map(EmptyObject)
+    }
 }
 
 impl Cell {
     pub fn empty() -> Self {
         Cell::Text(String::new())
+    }
+
+    pub const fn keep() -> Self {
+        Cell::Keep(Kept {})
+    }
+
+    pub fn is_keep(&self) -> bool {
+        matches!(self, Cell::Keep(_))
     }
 }
 
@@ -93,5 +131,21 @@ mod tests {
         );
         assert_eq!(serde_json::from_str::<SheetRow>(&json).unwrap(), row);
         assert!(serde_json::from_str::<SheetRow>(r#"{"key":"1","cells":[null]}"#).is_err());
+    }
+
+    #[test]
+    fn a_kept_cell_is_an_empty_object_and_nothing_else() {
+        let row = SheetRow {
+            key: "1".into(),
+            cells: vec![Cell::Text("1".into()), Cell::keep()],
+            sync: None,
+        };
+        let json = serde_json::to_string(&row).unwrap();
+        assert_eq!(json, r#"{"key":"1","cells":["1",{}]}"#);
+        assert_eq!(serde_json::from_str::<SheetRow>(&json).unwrap(), row);
+        for bad in [r#"{"keep":true}"#, "[]", "true", "1.5"] {
+            let text = format!(r#"{{"key":"1","cells":[{bad}]}}"#);
+            assert!(serde_json::from_str::<SheetRow>(&text).is_err(), "{bad}");
+        }
     }
 }

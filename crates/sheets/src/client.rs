@@ -737,6 +737,9 @@ pub fn to_value(cell: &ordersync_core::rows::Cell) -> Value {
     match cell {
         ordersync_core::rows::Cell::Text(t) => Value::String(t.clone()),
         ordersync_core::rows::Cell::Number(n) => Value::from(*n),
+        // The plan's write ranges go around kept cells (`plan::group_blocks`); writing one as
+        // "" would blank the seller's value silently, so reaching here is a bug, loudly.
+        ordersync_core::rows::Cell::Keep(_) => unreachable!("the plan never writes a kept cell"),
     }
 }
 

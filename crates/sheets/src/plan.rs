@@ -10,8 +10,9 @@
 //! - Rows are matched by key. A new key goes to the first row after the last data row (a row
 //!   with any cell a person filled: checkbox columns formatted far down, which read `FALSE`,
 //!   do not count); a key
-//!   whose managed cells differ is rewritten in place (all its managed cells); an equal row is
-//!   left alone. A key found twice in the sheet is updated in its first row and reported.
+//!   whose managed cells differ is rewritten in place (all its managed cells but the kept
+//!   ones, [`Cell::Keep`]); an equal row is left alone. A key found twice in the sheet is
+//!   updated in its first row and reported.
 //! - Only managed columns are ever written: every write range covers a contiguous run of
 //!   managed columns, so a seller's column between two of ours is never touched.
 
@@ -144,6 +145,8 @@ pub fn cell_text(value: &Value) -> String {
 
 fn same(existing: Option<&Value>, wanted: &Cell) -> bool {
     match (existing, wanted) {
+        // Not known to this import: whatever the sheet holds stays.
+        (_, Cell::Keep(_)) => true,
         (None | Some(Value::Null), Cell::Text(t)) => t.is_empty(),
         (None | Some(Value::Null), Cell::Number(_)) => false,
         (Some(Value::String(s)), Cell::Text(t)) => s == t,
@@ -416,29 +419,44 @@ fn diff_rows<'a>(
     diff
 }
 
-/// Groups the writes (sorted by sheet row) into blocks: consecutive rows share one block per
-/// contiguous run of managed columns, so a seller's column between two of ours is never in a
-/// write range.
+/// The cells of `row` this upsert leaves alone ([`Cell::Keep`]), by cell index.
+fn kept(row: &SheetRow) -> Vec<usize> {
+    (0..row.cells.len())
+        .filter(|&h| row.cells[h].is_keep())
+        .collect()
+}
+
+/// Groups the writes (sorted by sheet row) into blocks: consecutive rows that keep the same
+/// cells share one block per contiguous run of the managed columns they write, so a seller's
+/// column between two of ours, and a kept cell, are never in a write range.
 fn group_blocks<'a>(writes: &[(usize, &'a SheetRow)], sheet_col: &[usize]) -> Vec<RowsWrite<'a>> {
-    // Managed columns in sheet order, and the runs they form.
+    // Managed columns in sheet order.
     let mut order: Vec<usize> = (0..sheet_col.len()).collect();
     order.sort_by_key(|&i| sheet_col[i]);
-    let sorted_cols: Vec<usize> = order.iter().map(|&i| sheet_col[i]).collect();
-    let segments = runs(&sorted_cols);
 
     let mut blocks = Vec::new();
     let mut start = 0;
     while start < writes.len() {
+        let keeps = kept(writes[start].1);
         let mut end = start;
-        while end + 1 < writes.len() && writes[end + 1].0 == writes[end].0 + 1 {
+        while end + 1 < writes.len()
+            && writes[end + 1].0 == writes[end].0 + 1
+            && kept(writes[end + 1].1) == keeps
+        {
             end += 1;
         }
-        for &(first, last) in &segments {
+        let written: Vec<usize> = order
+            .iter()
+            .copied()
+            .filter(|h| !keeps.contains(h))
+            .collect();
+        let sorted_cols: Vec<usize> = written.iter().map(|&h| sheet_col[h]).collect();
+        for (first, last) in runs(&sorted_cols) {
             let cells = (first..=last)
                 .map(|c| {
-                    order
+                    written
                         .iter()
-                        .find(|&&i| sheet_col[i] == c)
+                        .find(|&&h| sheet_col[h] == c)
                         .copied()
                         .expect("run of managed columns")
                 })
@@ -481,6 +499,14 @@ mod tests {
                 Cell::Text(status.into()),
                 Cell::Number(qty),
             ],
+        }
+    }
+
+    fn to_json(cell: &Cell) -> Value {
+        match cell {
+            Cell::Text(t) => json!(t),
+            Cell::Number(n) => json!(n),
+            Cell::Keep(_) => panic!("a kept cell has no value"),
         }
     }
 
@@ -743,6 +769,76 @@ mod tests {
     }
 
     #[test]
+    fn kept_cells_are_never_in_a_write_range_and_never_count_as_a_change() {
+        let existing = Existing {
+            header: vec![json!("상품주문번호"), json!("상태"), json!("수량")],
+            rows: grid(&[
+                &[json!("1"), json!("배송중"), json!(1)],
+                &[json!("2"), json!("결제완료"), json!(2)],
+                &[json!("3"), json!("구매확정"), json!(3)],
+            ]),
+        };
+        let keep = |key: &str, qty: i64| {
+            let mut r = row(key, "", qty);
+            r.cells[1] = Cell::keep();
+            r
+        };
+        let p = plan(
+            &existing,
+            &headers(),
+            0,
+            rows(vec![
+                keep("1", 5),
+                row("2", "배송중", 2),
+                keep("3", 3),
+                keep("4", 4),
+            ]),
+        )
+        .unwrap();
+        // Row 3 differs only in a kept cell: unchanged. Row 1's and the new row 4's writes go
+        // around the status column; row 2 (which knows its status) is one block of its own.
+        assert_eq!((p.appended, p.updated, p.unchanged), (1, 2, 1));
+        let ranges: Vec<(usize, usize, usize, usize)> = p
+            .row_writes
+            .iter()
+            .map(|w| (w.first_row, w.last_row(), w.first_col, w.last_col()))
+            .collect();
+        assert_eq!(
+            ranges,
+            [
+                (1, 1, 0, 0),
+                (1, 1, 2, 2),
+                (2, 2, 0, 2),
+                (4, 4, 0, 0),
+                (4, 4, 2, 2)
+            ]
+        );
+        assert!(
+            p.row_writes
+                .iter()
+                .all(|w| w.values().iter().flatten().all(|c| !c.is_keep()))
+        );
+        let after = apply(&existing, &p);
+        assert_eq!(after.rows[0], [json!("1"), json!("배송중"), json!(5)]);
+        assert_eq!(after.rows[1], [json!("2"), json!("배송중"), json!(2)]);
+        assert_eq!(after.rows[3], [json!("4"), json!(""), json!(4)]);
+        // Consecutive rows keeping the same cells share their blocks.
+        let p = plan(
+            &Existing::default(),
+            &headers(),
+            0,
+            rows(vec![keep("1", 1), keep("2", 2)]),
+        )
+        .unwrap();
+        let ranges: Vec<(usize, usize, usize, usize)> = p
+            .row_writes
+            .iter()
+            .map(|w| (w.first_row, w.last_row(), w.first_col, w.last_col()))
+            .collect();
+        assert_eq!(ranges, [(1, 2, 0, 0), (1, 2, 2, 2)]);
+    }
+
+    #[test]
     fn later_rows_for_a_key_win() {
         let p = plan(
             &Existing::default(),
@@ -789,6 +885,7 @@ mod tests {
                     grid[r][c] = match cell {
                         Cell::Text(t) => Value::String(t.clone()),
                         Cell::Number(n) => json!(n),
+                        Cell::Keep(_) => panic!("a kept cell in a write range"),
                     };
                 }
             }
@@ -802,18 +899,27 @@ mod tests {
 
     use proptest::prelude::*;
 
+    /// In [`arb_rows`], a status this import does not know.
+    const KEEP: &str = "(keep)";
+
     fn arb_rows() -> impl Strategy<Value = Vec<SheetRow>> {
         prop::collection::vec(
             (
                 0u8..12,
-                prop::sample::select(vec!["결제완료", "배송중", "=SUM(A1)", ""]),
+                prop::sample::select(vec!["결제완료", "배송중", "=SUM(A1)", "", KEEP]),
                 0i64..4,
             ),
             0..25,
         )
         .prop_map(|v| {
             v.into_iter()
-                .map(|(k, s, q)| row(&format!("2026{k:03}"), s, q))
+                .map(|(k, s, q)| {
+                    let mut r = row(&format!("2026{k:03}"), s, q);
+                    if s == KEEP {
+                        r.cells[1] = Cell::keep();
+                    }
+                    r
+                })
                 .collect()
         })
     }
@@ -843,6 +949,11 @@ mod tests {
             if n > 1 { existing.rows.rotate_left((shuffle as usize) % n); }
             let seller_at = existing.header.iter().position(|h| h == &json!("내 메모")).unwrap();
             let seller_cells: Vec<Value> = existing.rows.iter().map(|r| r.get(seller_at).cloned().unwrap_or(Value::Null)).collect();
+            let status_at = existing.header.iter().position(|h| h == &json!("상태")).unwrap();
+            let key_at = existing.header.iter().position(|h| h == &json!("상품주문번호")).unwrap();
+            let status_before: std::collections::HashMap<String, Value> = existing.rows.iter()
+                .map(|r| (r.get(key_at).map(cell_text).unwrap_or_default(), r.get(status_at).cloned().unwrap_or(json!(""))))
+                .collect();
 
             let p = plan(&existing, &headers(), 0, &second).unwrap();
             let ranges = p.header_writes.iter().map(|w| (w.first_col, w.last_col()))
@@ -867,6 +978,19 @@ mod tests {
             prop_assert!(keys.values().all(|&c| c == 1), "{keys:?}");
             for want in &second {
                 prop_assert!(keys.contains_key(&want.key));
+            }
+            // A kept status is the sheet's from before (blank in a new row); a known one is the
+            // latest wanted.
+            let latest: std::collections::HashMap<&str, &SheetRow> = second.iter().map(|r| (r.key.as_str(), r)).collect();
+            for r in &after.rows {
+                let k = r.get(key_at).map(cell_text).unwrap_or_default();
+                let Some(want) = latest.get(k.as_str()) else { continue };
+                let status = r.get(status_at).cloned().unwrap_or(json!(""));
+                let expected = match &want.cells[1] {
+                    Cell::Keep(_) => status_before.get(&k).cloned().unwrap_or(json!("")),
+                    cell => to_json(cell),
+                };
+                prop_assert_eq!(status, expected, "key {}", k);
             }
         }
     }

@@ -3,7 +3,8 @@
 //! Dates are KST `YYYY-MM-DD HH:MM:SS`; money and quantities are numbers; statuses and claim
 //! types are Korean labels (unknown codes pass through verbatim); ids, tracking numbers and codes
 //! are text. A missing value is an empty string, never null. Text longer than a cell can hold is
-//! cut with a visible marker.
+//! cut with a visible marker. The change-feed columns of an order read without its feed record
+//! (the conditional search) are [`Cell::Keep`]: not known, so not written.
 
 use ordersync_core::columns::{Column, Field, MAX_CELL_CHARS, MaskKind};
 use ordersync_core::cursor::{FeedChange, needs_recheck};
@@ -101,6 +102,9 @@ pub fn cell(order: &ImportedOrder, field: Field) -> Cell {
         Field::SendDate => t(date(delivery.and_then(|d| d.send_date.as_ref()))),
         Field::DeliveredDate => t(date(delivery.and_then(|d| d.delivered_date.as_ref()))),
         Field::DecisionDate => t(date(po.and_then(|p| p.decision_date.as_ref()))),
+        // A conditional-search row (a range by payment or order date) has no feed record: it
+        // does not know these two, so the sheet keeps what a sync wrote.
+        Field::LastChangedDate | Field::LastChangedType if change.is_none() => Cell::keep(),
         Field::LastChangedDate => t(date(change.and_then(|c| c.last_changed_date.as_ref()))),
         Field::LastChangedType => t(text(
             change
@@ -239,6 +243,29 @@ mod tests {
                 Cell::Text("취소".into())
             ]
         );
+    }
+
+    #[test]
+    fn an_order_without_its_feed_record_keeps_the_sheets_change_columns() {
+        // The conditional search (a range by payment date) returns no feed record: the two
+        // change-feed columns are not known, so they are kept, not blanked.
+        let mut searched = order();
+        searched.change = None;
+        let choice: ColumnChoice = serde_json::from_str(
+            r#"{"list":[{"field":"product_order_status"},{"field":"last_changed_date"},{"field":"last_changed_type"}]}"#,
+        )
+        .unwrap();
+        let columns = choice.resolve().unwrap();
+        let cells = row(&searched, &columns, &[]).cells;
+        let at = |h: &str| cells[columns.iter().position(|c| c.header == h).unwrap()].clone();
+        assert_eq!(at("최종변경일시"), Cell::keep());
+        assert_eq!(at("최종변경구분"), Cell::keep());
+        assert_eq!(at("주문상태"), Cell::Text("배송중".into()));
+        let kept = cells.iter().filter(|c| c.is_keep()).count();
+        assert_eq!(kept, 2, "only the feed's columns");
+        // With the record, they are its values.
+        let fed = row(&order(), &columns, &[]).cells;
+        assert!(fed.iter().all(|c| !c.is_keep()));
     }
 
     #[test]
