@@ -31,10 +31,10 @@ use ordersync_testkit::naver::{FakeNaver, FakeNaverConfig, NAVER_RATE_PER_SEC, w
 use ordersync_testkit::s3::S3Server;
 use serde_json::json;
 
-const NAVER_LATENCY: Duration = Duration::from_millis(30);
-const SHEETS_LATENCY: Duration = Duration::from_millis(150);
+pub const NAVER_LATENCY: Duration = Duration::from_millis(30);
+pub const SHEETS_LATENCY: Duration = Duration::from_millis(150);
 pub const BOOK: &str = "bench-book";
-const REQUEST_BYTES: usize = 2_000_000;
+pub const REQUEST_BYTES: usize = 2_000_000;
 
 /// One run's numbers.
 #[derive(Debug, Clone, serde::Serialize)]

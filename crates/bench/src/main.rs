@@ -60,11 +60,13 @@ enum Command {
         /// Starts of each binary for the init measurement.
         #[arg(long, default_value_t = 15)]
         init_runs: usize,
-        /// The shop the three sync rows sync, as `product orders:days`.
-        #[arg(long, default_value = "10000:7")]
+        /// The shop the three sync rows sync, as `product orders:days` (the backfill:
+        /// 30 days of 100,000 product orders).
+        #[arg(long, default_value = "100000:30")]
         sync: String,
-        /// Product orders that move between the backfill and the incremental sync.
-        #[arg(long, default_value_t = 200)]
+        /// Product orders that move between the backfill and the incremental sync (1,000
+        /// changes an hour, synced every 10 minutes).
+        #[arg(long, default_value_t = 167)]
         sync_changes: usize,
         #[arg(long, default_value = "BENCHMARKS.md")]
         out: PathBuf,

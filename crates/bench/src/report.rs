@@ -261,8 +261,8 @@ fn markdown(
          past the backfill one feed page per window, one details call per 300 changed and per 300 re-read product \
          orders, and one token per import instance. The in-process `sync` command measures longer schedules \
          (README, Benchmarks).\n\n\
-         | sync | windows | NAVER calls (feed + details + token) ÷ minimum | re-read | rows appended / updated | Sheets reads / writes | wall | peak RSS import / transform / insert | targets (calls 1.00, peak ≤ {PEAK_MB} MB) |\n\
-         |---|---|---|---|---|---|---|---|---|",
+         | sync | windows | NAVER calls (feed + details + token) ÷ minimum | 429s | re-read | rows appended / updated | Sheets reads / writes | wall | floor | wall ÷ floor | peak RSS import / transform / insert | targets (calls 1.00, wall ≤ 1.1× floor, peak ≤ {PEAK_MB} MB) |\n\
+         |---|---|---|---|---|---|---|---|---|---|---|---|",
         shop.changes
     );
     for r in syncs {
@@ -270,7 +270,7 @@ fn markdown(
         let peak = [r.import_peak_kib, r.transform_peak_kib, r.insert_peak_kib];
         let _ = writeln!(
             s,
-            "| {} | {} | {calls} ({} + {} + {}) ÷ {} = {:.2} | {} | {} / {} | {} / {} | {:.1} s | {:.1} / {:.1} / {:.1} MB | {} {} |",
+            "| {} | {} | {calls} ({} + {} + {}) ÷ {} = {:.2} | {} | {} | {} / {} | {} / {} | {:.1} s | {} | {} | {:.1} / {:.1} / {:.1} MB | {} {}{} |",
             r.what,
             r.windows,
             r.feed_calls,
@@ -278,16 +278,22 @@ fn markdown(
             r.token_calls,
             r.naver_minimum,
             calls as f64 / r.naver_minimum as f64,
+            r.naver_429,
             r.rechecked,
             r.appended,
             r.updated,
             r.sheets_reads,
             r.sheets_writes,
             r.wall_s,
+            r.floor_s.map_or("—".into(), |f| format!("{f:.1} s")),
+            r.floor_s
+                .map_or("—".into(), |f| format!("{:.2}", r.wall_s / f)),
             mib(peak[0]),
             mib(peak[1]),
             mib(peak[2]),
             mark(calls == r.naver_minimum),
+            r.floor_s
+                .map_or(String::new(), |f| format!("{} ", mark(r.wall_s <= 1.1 * f))),
             mark(peak.iter().all(|&k| mib(k) <= PEAK_MB)),
         );
     }

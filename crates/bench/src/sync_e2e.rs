@@ -21,8 +21,9 @@ use ordersync_local::definition::{IMPORT, INSERT, TRANSFORM};
 use ordersync_testkit::naver::whole_days_before;
 use serde_json::json;
 
-use crate::e2e::{BOOK, Pipeline};
+use crate::e2e::{BOOK, NAVER_LATENCY, Pipeline, REQUEST_BYTES, SHEETS_LATENCY};
 use crate::naver_floor::PAGE;
+use ordersync_testkit::naver::NAVER_RATE_PER_SEC;
 
 const TAB: &str = "sync";
 /// Import instances the Map runs at once (its default concurrency): each fetches a token.
@@ -37,6 +38,10 @@ pub struct SyncRun {
     pub detail_calls: u64,
     pub token_calls: u64,
     pub naver_minimum: u64,
+    /// NAVER's `429 GW.RATE_LIMIT` answers (each one a call above the minimum).
+    pub naver_429: u64,
+    /// The backfill's rate-limit floor (as in the range rows); none for the later syncs.
+    pub floor_s: Option<f64>,
     pub rechecked: u64,
     pub appended: u64,
     pub updated: u64,
@@ -85,6 +90,8 @@ pub async fn run(
             detail_calls: n1.detail_calls - n0.detail_calls,
             token_calls: n1.token_calls - n0.token_calls,
             naver_minimum: minimum(&summary),
+            naver_429: n1.rejected("GW.RATE_LIMIT") - n0.rejected("GW.RATE_LIMIT"),
+            floor_s: None,
             rechecked: summary.orders_rechecked,
             appended: summary.appended,
             updated: summary.updated,
@@ -106,9 +113,20 @@ pub async fn run(
         ordersync_core::window::MAX_WINDOW,
     );
     let backfill_minimum =
-        crate::naver_floor::minimum(&pipeline.naver.shop(), &windows, CONCURRENCY as usize).calls();
+        crate::naver_floor::minimum(&pipeline.naver.shop(), &windows, CONCURRENCY as usize);
     let backfill = sync(format!("first sync: backfill of {days} days"), &mut runs).await;
-    runs[0].naver_minimum = backfill_minimum;
+    runs[0].naver_minimum = backfill_minimum.calls();
+    let values = pipeline.google.values(BOOK, TAB);
+    let rows_bytes = serde_json::to_vec(&values).map_or(0, |v| v.len());
+    // The OAuth token, the tab read, spreadsheets.get, the structure write, the value writes.
+    let sheets_minimum = 4 + rows_bytes.div_ceil(REQUEST_BYTES) as u64;
+    runs[0].floor_s = Some(
+        crate::naver_floor::floor(
+            &backfill_minimum.lanes,
+            NAVER_RATE_PER_SEC as f64,
+            NAVER_LATENCY.as_secs_f64(),
+        ) + sheets_minimum as f64 * SHEETS_LATENCY.as_secs_f64(),
+    );
     assert_eq!(
         backfill.appended as usize,
         pipeline.naver.shop().product_order_ids().len(),

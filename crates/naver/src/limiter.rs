@@ -111,8 +111,11 @@ impl RateLimiter {
             bucket.capacity = burst;
         }
         if let Some(remaining) = remaining {
-            // The server's count is the truth; keep any debt already promised to waiters.
-            bucket.tokens = bucket.tokens.min(remaining);
+            // The server's count is the truth; keep any debt already promised to waiters. It is
+            // the application's count, shared with the other instances: this one may spend its
+            // share of it. (Taking all of it, two instances that start together each spent the
+            // burst the other had already used, and NAVER answered 429.)
+            bucket.tokens = bucket.tokens.min(remaining * share);
         }
         if limited {
             bucket.tokens = bucket.tokens.min(0.0);
@@ -158,6 +161,23 @@ mod tests {
     }
 
     #[test]
+    fn instances_that_start_together_spend_only_their_share_of_what_remains() {
+        // NAVER at 2 req/s, burst 4; two instances at half each. Their first calls went out
+        // before either knew the bucket; the answers say 3 and then 2 remain.
+        let (a, b) = (RateLimiter::with_share(0.5), RateLimiter::with_share(0.5));
+        a.observe("feed", &headers("2", "4", "3"), false);
+        b.observe("feed", &headers("2", "4", "2"), false);
+        let mut sent = 0;
+        for limiter in [&a, &b] {
+            while limiter.reserve("feed") == Duration::ZERO {
+                sent += 1;
+            }
+        }
+        assert!(sent <= 2, "{sent} calls at once where 2 remained");
+        assert!(sent >= 1, "an instance with tokens left sends");
+    }
+
+    #[test]
     fn a_429_empties_the_bucket() {
         let limiter = RateLimiter::default();
         limiter.observe("feed", &headers("5", "10", "10"), false);
@@ -182,8 +202,14 @@ mod tests {
         for share in [0.0, -1.0, f64::NAN, 7.0] {
             assert_eq!(RateLimiter::with_share(share).share, 1.0, "{share}");
         }
+        // 20 remain, 0.2 of them this instance's: it waits for the rest of its token (8 s at
+        // its 0.1/s), then sends one at a time.
         let tiny = RateLimiter::with_share(0.01);
         tiny.observe("feed", &headers("10", "20", "20"), false);
-        assert_eq!(tiny.reserve("feed"), Duration::ZERO);
+        let wait = tiny.reserve("feed");
+        assert!(
+            wait > Duration::from_millis(7_900) && wait <= Duration::from_secs(8),
+            "{wait:?}"
+        );
     }
 }
