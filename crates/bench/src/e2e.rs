@@ -9,7 +9,8 @@
 //! feed page per 300 changes (at least one) and one details call per 300 distinct ids, one token
 //! per import instance the Map runs at once; for Google one OAuth token, one read of the tab, one
 //! `spreadsheets.get` and one structure write for a new tab, and one value write per 2 MB of
-//! rows. The floor: the time those NAVER calls need when each waits exactly what the token
+//! rows, each after its key check (the narrow read that no person moved the rows). The floor:
+//! the time those NAVER calls need when each waits exactly what the token
 //! buckets require, spread over the Map's concurrent iterations, plus 150 ms per Sheets call.
 //! Transform, S3 and process start-up are not in the floor: they are ours to keep small.
 
@@ -233,8 +234,9 @@ pub async fn run(
     let naver_min =
         crate::naver_floor::minimum(&naver.shop(), &windows, config.max_concurrency as usize);
     let rows_bytes = serde_json::to_vec(&values).map(|v| v.len()).unwrap_or(0);
-    // The OAuth token, the tab read, spreadsheets.get, the structure write, the value writes.
-    let sheets_minimum = 4 + rows_bytes.div_ceil(REQUEST_BYTES) as u64;
+    // The OAuth token, the tab read, spreadsheets.get, the structure write, the value writes
+    // each after its key check.
+    let sheets_minimum = 4 + 2 * rows_bytes.div_ceil(REQUEST_BYTES) as u64;
     let floor_s = crate::naver_floor::floor(
         &naver_min.lanes,
         NAVER_RATE_PER_SEC as f64,

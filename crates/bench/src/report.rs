@@ -193,7 +193,8 @@ fn markdown(
          Each run starts from an empty tab.\n\n\
          *Minimum*: NAVER — per window one feed page per 300 changes (at least one) and one details call per 300 \
          distinct ids, plus one token per import instance running at once; Google — one OAuth token, one read of the tab, one \
-         `spreadsheets.get` and one structure write for the new tab, one value write per 2 MB of rows. \
+         `spreadsheets.get` and one structure write for the new tab, one value write per 2 MB of rows, each after its \
+         key check (row 1 and the key column of the rows it writes, read again: did a person move them?). \
          *Floor*: the time those NAVER calls need when each waits exactly what the token buckets require, with two \
          windows at a time, plus 150 ms per Sheets call (transform, S3 and process start-up are ours, so not in it).\n\n\
          ![peak memory and wall time by size](benchmarks/end-to-end.svg)\n\n\

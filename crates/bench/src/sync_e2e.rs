@@ -118,8 +118,9 @@ pub async fn run(
     runs[0].naver_minimum = backfill_minimum.calls();
     let values = pipeline.google.values(BOOK, TAB);
     let rows_bytes = serde_json::to_vec(&values).map_or(0, |v| v.len());
-    // The OAuth token, the tab read, spreadsheets.get, the structure write, the value writes.
-    let sheets_minimum = 4 + rows_bytes.div_ceil(REQUEST_BYTES) as u64;
+    // The OAuth token, the tab read, spreadsheets.get, the structure write, the value writes
+    // each after its key check.
+    let sheets_minimum = 4 + 2 * rows_bytes.div_ceil(REQUEST_BYTES) as u64;
     runs[0].floor_s = Some(
         crate::naver_floor::floor(
             &backfill_minimum.lanes,

@@ -142,9 +142,9 @@ async fn a_first_run_creates_the_tab_and_a_rerun_writes_nothing() {
         .await
         .unwrap();
     assert_eq!((first.appended, first.updated, first.unchanged), (40, 0, 0));
-    // Read, tabs, addSheet, one value write.
-    assert_eq!(first.sheets_api_calls, 4);
-    assert_eq!(book.calls(), (2, 2));
+    // Read, tabs, addSheet, the key check, one value write.
+    assert_eq!(first.sheets_api_calls, 5);
+    assert_eq!(book.calls(), (3, 2));
     let tab = book.tab(TAB).unwrap();
     assert_eq!(tab.frozen_rows, 1, "the header row is frozen");
     let text = book.text(TAB).unwrap();

@@ -26,7 +26,7 @@ use crate::a1;
 use crate::error::SheetsError;
 use crate::plan::Existing;
 use crate::upsert::{Unguarded, WriteGuard};
-use crate::workbook::{GridChange, Limits, Workbook};
+use crate::workbook::{GridChange, KeyRead, Limits, Workbook};
 pub use crate::workbook::{TabInfo, TabRead};
 
 /// Kept between the end of a write attempt and the lease's expiry (clock drift, the answer's
@@ -520,6 +520,62 @@ impl SheetsClient {
         }))
     }
 
+    /// Row 1 and the key column over grid rows `first..=last`, in one `values.batchGet` of two
+    /// narrow ranges (the check before each write request, [`crate::moved`]).
+    pub async fn read_keys(
+        &self,
+        spreadsheet: &str,
+        tab: &str,
+        key_col: usize,
+        (first, last): (usize, usize),
+        deadline: Instant,
+    ) -> Result<KeyRead, SheetsError> {
+        // Query parameters: google-apis-common encodes these itself (unlike the path).
+        let header = &format!("{}!1:1", a1::quote_tab(tab));
+        let keys = &a1::block(tab, key_col, first, key_col, last);
+        let (_, answer) = self
+            .reading(spreadsheet, deadline, move || async move {
+                let mut status = HttpStatus::default();
+                let result = self
+                    .hub
+                    .spreadsheets()
+                    .values_batch_get(spreadsheet)
+                    .add_ranges(header)
+                    .add_ranges(keys)
+                    .major_dimension("ROWS")
+                    .value_render_option("UNFORMATTED_VALUE")
+                    .add_scope(Scope::Spreadsheet)
+                    .delegate(&mut status)
+                    .doit()
+                    .await;
+                (result, status.0)
+            })
+            .await?;
+        let mut ranges = answer.value_ranges.unwrap_or_default().into_iter();
+        let (Some(header), Some(keys)) = (ranges.next(), ranges.next()) else {
+            return Err(SheetsError::Upstream {
+                message: "values.batchGet answered fewer ranges than it was asked for".into(),
+            });
+        };
+        let header = header
+            .values
+            .unwrap_or_default()
+            .into_iter()
+            .next()
+            .unwrap_or_default();
+        let keys = keys
+            .values
+            .unwrap_or_default()
+            .into_iter()
+            .map(|row| {
+                row.into_iter()
+                    .next()
+                    .unwrap_or(Value::String(String::new()))
+            })
+            .collect();
+        Ok(KeyRead { header, keys })
+    }
+
     /// Every tab's properties.
     pub async fn tabs(
         &self,
@@ -699,6 +755,17 @@ impl Workbook for SheetsClient {
         deadline: Instant,
     ) -> Result<Option<TabRead>, SheetsError> {
         SheetsClient::read_tab(self, spreadsheet, tab, deadline).await
+    }
+
+    async fn read_keys(
+        &self,
+        spreadsheet: &str,
+        tab: &str,
+        key_col: usize,
+        rows: (usize, usize),
+        deadline: Instant,
+    ) -> Result<KeyRead, SheetsError> {
+        SheetsClient::read_keys(self, spreadsheet, tab, key_col, rows, deadline).await
     }
 
     async fn tabs(

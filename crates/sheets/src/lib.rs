@@ -8,6 +8,7 @@
 //! - [`memory`]: a [`Workbook`] in memory with Google's rules, for tests without HTTP.
 //! - [`upsert`]: read once, plan, grow the grid if needed (checking the 10M-cell limit first),
 //!   write explicit ranges with `RAW`, over any [`Workbook`].
+//! - [`moved`]: the check before each write request that no one moved the rows it targets.
 //! - [`error`]: failures mapped to pipeline error names.
 //!
 //! The insert Lambda (lease, handler) builds on these.
@@ -16,6 +17,7 @@ pub mod a1;
 pub mod client;
 pub mod error;
 pub mod memory;
+pub mod moved;
 pub mod plan;
 pub mod upsert;
 pub mod workbook;
@@ -24,4 +26,4 @@ pub use client::{SheetsClient, SheetsConfig};
 pub use error::SheetsError;
 pub use memory::MemoryWorkbook;
 pub use upsert::{Target, Unguarded, UpsertSummary, WriteGuard, try_upsert, upsert};
-pub use workbook::{GridChange, Limits, TabInfo, TabRead, Workbook};
+pub use workbook::{GridChange, KeyRead, Limits, TabInfo, TabRead, Workbook};

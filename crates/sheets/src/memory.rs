@@ -25,7 +25,7 @@ use serde_json::Value;
 use crate::error::SheetsError;
 use crate::plan::{Existing, cell_text};
 use crate::upsert::{MAX_REQUEST_BYTES, WriteGuard, same_title};
-use crate::workbook::{GridChange, Limits, TabInfo, TabRead, Workbook};
+use crate::workbook::{GridChange, KeyRead, Limits, TabInfo, TabRead, Workbook};
 
 /// Google's limit of characters in one cell.
 pub const MAX_CELL_CHARS: usize = 50_000;
@@ -462,6 +462,42 @@ impl Workbook for MemoryWorkbook {
             grid_rows: found.info.rows,
             grid_cols: found.info.cols,
         }))
+    }
+
+    async fn read_keys(
+        &self,
+        spreadsheet: &str,
+        tab: &str,
+        key_col: usize,
+        (first, last): (usize, usize),
+        _deadline: Instant,
+    ) -> Result<KeyRead, SheetsError> {
+        self.reads.fetch_add(1, Ordering::Relaxed);
+        self.check_spreadsheet(spreadsheet)?;
+        let state = self.state();
+        let Some(found) = state.tabs.iter().find(|t| t.info.title == tab) else {
+            return Err(SheetsError::Rejected {
+                status: "400 INVALID_ARGUMENT".into(),
+                message: format!("Unable to parse range: '{tab}'!1:1"),
+            });
+        };
+        let rows = trimmed(&found.cells);
+        let header = rows.first().cloned().unwrap_or_default();
+        let mut keys: Vec<Value> = (first..=last)
+            .map(|r| {
+                rows.get(r)
+                    .and_then(|row| row.get(key_col))
+                    .cloned()
+                    .unwrap_or(Value::String(String::new()))
+            })
+            .collect();
+        while keys
+            .last()
+            .is_some_and(|v| v.as_str().is_some_and(str::is_empty))
+        {
+            keys.pop();
+        }
+        Ok(KeyRead { header, keys })
     }
 
     async fn tabs(

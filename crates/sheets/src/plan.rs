@@ -106,6 +106,21 @@ pub struct Plan<'a> {
     /// Grid size the writes need (rows, columns).
     pub needed_rows: usize,
     pub needed_cols: usize,
+    /// What the sheet must still hold when each write request is sent ([`crate::moved`]).
+    pub expect: Expect,
+}
+
+/// Where the plan found things, for the check before each write: a person who sorts, inserts
+/// or deletes rows (or columns) after our read would otherwise have us overwrite other orders.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Expect {
+    /// The key column (0-based).
+    pub key_col: usize,
+    /// The first row new keys go to (0-based grid row): rows from here on are appended.
+    pub first_new_row: usize,
+    /// Each managed header's column and text, and whether this plan adds it (blank until the
+    /// header write lands).
+    pub headers: Vec<(usize, String, bool)>,
 }
 
 /// The sheet's header row cannot be used.
@@ -186,11 +201,22 @@ pub fn plan<'a>(
     let found = locate_headers(existing, headers)?;
     check_key_header(existing, &found, &headers[key_index])?;
     let layout = place_headers(existing, headers, found);
-    let keys = index_keys(existing, layout.sheet_col[key_index]);
+    let key_col = layout.sheet_col[key_index];
+    let keys = index_keys(existing, key_col);
     let wanted = latest_per_key(rows);
     let diff = diff_rows(existing, &keys.row_of, &layout.sheet_col, wanted);
     let row_writes = group_blocks(&diff.writes, &layout.sheet_col);
+    let expect = Expect {
+        key_col,
+        first_new_row: first_free_row(existing),
+        headers: headers
+            .iter()
+            .zip(&layout.sheet_col)
+            .map(|(h, &c)| (c, h.clone(), layout.added.iter().any(|(a, _)| *a == c)))
+            .collect(),
+    };
     Ok(Plan {
+        expect,
         header_writes: header_writes(&layout.added),
         row_writes,
         appended: diff.appended,

@@ -1,7 +1,9 @@
 //! The upsert: read the tab once, plan, change structure only when needed, then write.
 //!
 //! Calls, for a payload under ~2 MB: one read (the whole tab); no write when nothing changed;
-//! otherwise one `values.batchUpdate` holding new and changed rows and any new header cells. A
+//! otherwise one narrow read (row 1 and the key column of the rows about to be written: did a
+//! person move them since? [`crate::moved`]) and one `values.batchUpdate` holding new and changed
+//! rows and any new header cells. A
 //! missing tab, or a grid too small for the new rows, adds one `spreadsheets.get` (tab ids and
 //! sizes, for the workbook's 10M-cell limit) and one atomic `spreadsheets.batchUpdate`, both
 //! before any value is written — so exceeding a limit writes nothing. Larger payloads are split
@@ -10,12 +12,13 @@
 //! retry is refused (an `addSheet` applied by an attempt whose answer was lost: "already
 //! exists") is checked against the tabs and counts as done when the tab is there and big enough.
 
+use std::collections::HashMap;
 use std::time::Instant;
 
 use google_sheets4::api::ValueRange;
 use ordersync_core::errors::StepError;
 use ordersync_core::rows::{Cell, SheetRow};
-use tracing::info;
+use tracing::{info, warn};
 
 use crate::a1;
 use crate::client::to_value;
@@ -224,7 +227,9 @@ pub async fn upsert<W: Workbook>(
 /// Upserts `rows` (one per key; later ones win) into the target tab.
 ///
 /// Three steps: read the tab once and plan; [`ensure_grid`] (the tab exists and is big enough,
-/// before any value is written); [`write_blocks`].
+/// before any value is written); [`write_blocks`], each request after the check that nothing
+/// it targets moved ([`crate::moved`]). When something did (a person sorted or inserted rows),
+/// the tab is read and planned again, at most [`MAX_REPLANS`] times.
 pub async fn try_upsert<W: Workbook>(
     book: &W,
     target: &Target<'_>,
@@ -233,23 +238,45 @@ pub async fn try_upsert<W: Workbook>(
     guard: &mut impl WriteGuard,
 ) -> Result<UpsertSummary, SheetsError> {
     let (reads0, writes0) = book.calls();
-    let read = book
-        .read_tab(target.spreadsheet, target.tab, deadline)
-        .await?;
-    // Borrowed, not copied: the tab can hold hundreds of thousands of rows.
-    let empty = Existing::default();
-    let existing = read.as_ref().map_or(&empty, |r| &r.existing);
-    let plan = plan(existing, target.headers, target.key_index, rows)
-        .map_err(|e| SheetsError::Sheet(e.to_string()))?;
-    ensure_grid(book, target, read.as_ref(), &plan, deadline, guard).await?;
-    write_blocks(book, target, &plan, deadline, guard).await?;
+    // Keys written by the requests of plans that were abandoned (true: appended).
+    let mut earlier: HashMap<&str, bool> = HashMap::new();
+    let mut replans = 0;
+    let (plan_counts, duplicates) = loop {
+        let read = book
+            .read_tab(target.spreadsheet, target.tab, deadline)
+            .await?;
+        // Borrowed, not copied: the tab can hold hundreds of thousands of rows.
+        let empty = Existing::default();
+        let existing = read.as_ref().map_or(&empty, |r| &r.existing);
+        let plan = plan(existing, target.headers, target.key_index, rows)
+            .map_err(|e| SheetsError::Sheet(e.to_string()))?;
+        ensure_grid(book, target, read.as_ref(), &plan, deadline, guard).await?;
+        match write_blocks(book, target, &plan, existing, deadline, guard, &mut earlier).await? {
+            None => break (counts(&plan, &earlier), plan.duplicate_keys.len() as u64),
+            Some(what) if replans < MAX_REPLANS => {
+                replans += 1;
+                warn!(
+                    moved = what.as_str(),
+                    replans,
+                    "the tab changed under the write (a sort, or rows inserted or deleted): reading it again"
+                );
+            }
+            Some(what) => {
+                return Err(SheetsError::Upstream {
+                    message: format!(
+                        "the tab kept changing while ordersync wrote it ({what}, and {MAX_REPLANS} times before); nothing was written over a moved row"
+                    ),
+                });
+            }
+        }
+    };
 
     let (reads1, writes1) = book.calls();
     let summary = UpsertSummary {
-        appended: plan.appended,
-        updated: plan.updated,
-        unchanged: plan.unchanged,
-        duplicate_keys_in_sheet: plan.duplicate_keys.len() as u64,
+        appended: plan_counts.0,
+        updated: plan_counts.1,
+        unchanged: plan_counts.2,
+        duplicate_keys_in_sheet: duplicates,
         reads: reads1 - reads0,
         writes: writes1 - writes0,
     };
@@ -260,9 +287,45 @@ pub async fn try_upsert<W: Workbook>(
         duplicate_keys_in_sheet = summary.duplicate_keys_in_sheet,
         reads = summary.reads,
         writes = summary.writes,
+        replans,
         "sheet upserted"
     );
     Ok(summary)
+}
+
+/// Times the upsert reads and plans again after the tab moved under a write.
+pub const MAX_REPLANS: usize = 3;
+
+/// (appended, updated, unchanged) over the final plan and the requests of abandoned ones: a key
+/// counts once, as what its first write did.
+fn counts<'a>(plan: &Plan<'a>, earlier: &HashMap<&'a str, bool>) -> (u64, u64, u64) {
+    let total = plan.appended + plan.updated + plan.unchanged;
+    if earlier.is_empty() {
+        return (plan.appended, plan.updated, plan.unchanged);
+    }
+    let mut keys = earlier.clone();
+    for (key, appended) in written_keys(plan, plan.row_writes.iter().collect::<Vec<_>>().as_slice())
+    {
+        keys.entry(key).or_insert(appended);
+    }
+    let appended = keys.values().filter(|&&a| a).count() as u64;
+    let updated = keys.len() as u64 - appended;
+    (appended, updated, total.saturating_sub(appended + updated))
+}
+
+/// The keys `writes` put in the sheet, each with whether it was appended.
+fn written_keys<'a>(plan: &Plan<'a>, writes: &[&RowsWrite<'a>]) -> Vec<(&'a str, bool)> {
+    writes
+        .iter()
+        .flat_map(|w| {
+            w.rows.iter().enumerate().map(move |(i, row)| {
+                (
+                    row.key.as_str(),
+                    w.first_row + i >= plan.expect.first_new_row,
+                )
+            })
+        })
+        .collect()
 }
 
 /// Makes sure the tab exists and its grid holds the plan's writes, before any value is written
@@ -404,14 +467,18 @@ async fn apply_grid_change<W: Workbook>(
 }
 
 /// Writes the plan's header cells and rows, packed into as few requests as the size limit
-/// allows; each request's values are built just before it is sent.
-async fn write_blocks<W: Workbook>(
+/// allows; each request's values are built just before it is sent. Before each request, row 1
+/// and the key column over its rows are read again: if anything moved, nothing more is written
+/// and what moved is returned (the keys the requests before it wrote go into `earlier`).
+async fn write_blocks<'a, W: Workbook>(
     book: &W,
     target: &Target<'_>,
-    plan: &Plan<'_>,
+    plan: &Plan<'a>,
+    existing: &Existing,
     deadline: Instant,
     guard: &mut impl WriteGuard,
-) -> Result<(), SheetsError> {
+    earlier: &mut HashMap<&'a str, bool>,
+) -> Result<Option<String>, SheetsError> {
     let blocks: Vec<Block> = plan
         .header_writes
         .iter()
@@ -419,12 +486,51 @@ async fn write_blocks<W: Workbook>(
         .chain(plan.row_writes.iter().map(Block::Rows))
         .collect();
     let layout = requests(target.tab, &blocks, book.limits().max_request_bytes);
-    for request in &layout {
+    for (done, request) in layout.iter().enumerate() {
+        let span = row_span(&blocks, request);
+        let read = book
+            .read_keys(
+                target.spreadsheet,
+                target.tab,
+                plan.expect.key_col,
+                span,
+                deadline,
+            )
+            .await?;
+        if let Some(what) = crate::moved::what_moved(&read, existing, plan, span) {
+            for request in &layout[..done] {
+                let writes: Vec<&RowsWrite<'a>> = request
+                    .iter()
+                    .filter_map(|s| match blocks[s.block] {
+                        Block::Rows(w) => Some(w),
+                        Block::Header(_) => None,
+                    })
+                    .collect();
+                for (key, appended) in written_keys(plan, &writes) {
+                    earlier.entry(key).or_insert(appended);
+                }
+            }
+            return Ok(Some(what));
+        }
         let request = value_ranges(target.tab, &blocks, request);
         book.write_values(target.spreadsheet, request, deadline, guard)
             .await?;
     }
-    Ok(())
+    Ok(None)
+}
+
+/// The data rows a request writes (grid rows, inclusive); `(1, 1)` for one with header cells
+/// only (the key check then reads one cell).
+fn row_span(blocks: &[Block], request: &[Slice]) -> (usize, usize) {
+    request
+        .iter()
+        .filter(|s| matches!(blocks[s.block], Block::Rows(_)))
+        .map(|s| {
+            let first = blocks[s.block].first_row();
+            (first + s.start, first + s.end)
+        })
+        .reduce(|(a, b), (c, d)| (a.min(c), b.max(d)))
+        .unwrap_or((1, 1))
 }
 
 #[cfg(test)]

@@ -6,7 +6,8 @@
 //! in memory with Google's rules, so the insert stage's logic is tested without a server, the
 //! way import's is tested with an in-process `Source`.
 //!
-//! What is here: reading one tab's values and grid size, listing the tabs (`spreadsheets.get`),
+//! What is here: reading one tab's values and grid size, reading row 1 and the key column of the
+//! rows a write targets (`values.batchGet`), listing the tabs (`spreadsheets.get`),
 //! one structure change (`spreadsheets.batchUpdate`), one value write (`values.batchUpdate`,
 //! `RAW`, explicit ranges) and the call counts the run summary reports. Deciding what to write
 //! is [`crate::plan`]'s; packing the writes into requests is [`upsert`](mod@crate::upsert)'s.
@@ -38,6 +39,17 @@ pub struct TabRead {
     pub existing: Existing,
     pub grid_rows: usize,
     pub grid_cols: usize,
+}
+
+/// Row 1 and the key column over the rows a write request targets, read just before it is sent
+/// (see [`crate::moved`]).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct KeyRead {
+    /// Row 1 (trailing empties trimmed).
+    pub header: Vec<serde_json::Value>,
+    /// The key column's cells of grid rows `first..=last`: `keys[i]` is row `first + i`;
+    /// trailing empties trimmed, so a missing entry is a blank cell.
+    pub keys: Vec<serde_json::Value>,
 }
 
 /// The structure changes the upsert makes, each one atomic request applied before any value is
@@ -89,6 +101,17 @@ pub trait Workbook: Sync {
         tab: &str,
         deadline: Instant,
     ) -> impl Future<Output = Result<Option<TabRead>, SheetsError>> + Send;
+
+    /// Row 1 and column `key_col`'s cells of grid rows `rows.0..=rows.1` (0-based; row 0 is the
+    /// header), in one read (`values.batchGet` of two narrow ranges).
+    fn read_keys(
+        &self,
+        spreadsheet: &str,
+        tab: &str,
+        key_col: usize,
+        rows: (usize, usize),
+        deadline: Instant,
+    ) -> impl Future<Output = Result<KeyRead, SheetsError>> + Send;
 
     /// Every tab's properties.
     fn tabs(

@@ -7,7 +7,7 @@ use ordersync_core::errors::ErrorName;
 use ordersync_core::rows::{Cell, SheetRow};
 use ordersync_sheets::{SheetsClient, SheetsConfig, Target, Unguarded, upsert};
 use ordersync_testkit::google::{
-    BookKind, FakeGoogle, FakeGoogleConfig, GoogleFault, MalformedBody, Method,
+    BookKind, FakeGoogle, FakeGoogleConfig, GoogleFault, MalformedBody, Method, PersonEdit,
 };
 
 const SID: &str = "sheet-1";
@@ -71,12 +71,13 @@ async fn first_run_rerun_and_status_change() {
     let h = headers();
     let rows: Vec<_> = (0..50).map(|i| row(i, "결제완료", "텀블러", 1)).collect();
 
-    // First run into a tab that does not exist yet: read, get + addSheet, one write.
+    // First run into a tab that does not exist yet: read, get + addSheet, the key check and
+    // one write.
     let s = upsert(&client, &target("주문", &h), &rows, soon(), &mut Unguarded)
         .await
         .unwrap();
     assert_eq!((s.appended, s.updated, s.unchanged), (50, 0, 0));
-    assert_eq!((s.reads, s.writes), (2, 2), "{s:?}");
+    assert_eq!((s.reads, s.writes), (3, 2), "{s:?}");
     let grid = fake.values(SID, "주문");
     assert_eq!(grid[0], h);
     assert_eq!(grid.len(), 51);
@@ -89,7 +90,7 @@ async fn first_run_rerun_and_status_change() {
         .unwrap();
     assert_eq!((s.unchanged, s.reads, s.writes), (50, 1, 0), "{s:?}");
 
-    // 10% change status: one read, one write, rows updated in place.
+    // 10% change status: one read, the key check, one write, rows updated in place.
     let mut changed = rows.clone();
     for r in changed.iter_mut().step_by(10) {
         r.cells[1] = Cell::Text("배송중".into());
@@ -105,7 +106,7 @@ async fn first_run_rerun_and_status_change() {
     .unwrap();
     assert_eq!(
         (s.updated, s.unchanged, s.reads, s.writes),
-        (5, 45, 1, 1),
+        (5, 45, 2, 1),
         "{s:?}"
     );
     let grid = fake.values(SID, "주문");
@@ -725,4 +726,102 @@ async fn a_tab_that_exists_but_cannot_be_read_by_its_title_is_never_started_over
         "no second tab: {:?}",
         fake.tab_titles(SID)
     );
+}
+
+#[tokio::test]
+async fn a_person_moving_rows_between_our_read_and_our_write_never_redirects_a_write() {
+    let h = headers();
+    let rows: Vec<_> = (0..20)
+        .map(|i| row(i, "결제완료", "텀블러", (i % 4) as i64 + 1))
+        .collect();
+    let mut next = rows.clone();
+    next[3].cells[1] = Cell::Text("배송완료".into());
+    next[11].cells[1] = Cell::Text("취소".into());
+    next.extend((20..23).map(|i| row(i, "결제완료", "머그", 9)));
+    let edits = [
+        // A filter sort by quantity: every row moves.
+        PersonEdit::SortRowsBy {
+            column: 3,
+            descending: true,
+        },
+        // A blank row inserted among the data: the rows below it shift down one.
+        PersonEdit::InsertBlankRow { at: 2 },
+        // The seller's own column before ours: our columns shift right.
+        PersonEdit::AddColumn {
+            header: "포장메모".into(),
+            at: 1,
+        },
+    ];
+    for edit in edits {
+        let (fake, client) = setup(FakeGoogleConfig::default()).await;
+        upsert(&client, &target("주문", &h), &rows, soon(), &mut Unguarded)
+            .await
+            .unwrap();
+        // Right after our next read of the tab is answered, before we write.
+        fake.person_edits_after(Method::ValuesGet, SID, "주문", edit.clone());
+        let s = upsert(&client, &target("주문", &h), &next, soon(), &mut Unguarded)
+            .await
+            .unwrap();
+        assert_eq!(fake.stats().person_edits, 1, "{edit:?}");
+        assert_eq!(
+            (s.updated, s.appended, s.unchanged),
+            (2, 3, 18),
+            "{edit:?}: {s:?}"
+        );
+        // The whole tab twice (before and after the edit), the key check twice (the first
+        // saw the move), and the grid grown for the new rows (get + resize) before the one
+        // value write; the inserted row takes one more grid row, so the second plan grows it
+        // again.
+        let grows = if matches!(edit, PersonEdit::InsertBlankRow { .. }) {
+            2
+        } else {
+            1
+        };
+        assert_eq!(
+            (s.reads, s.writes),
+            (4 + grows, 1 + grows),
+            "{edit:?}: {s:?}"
+        );
+
+        let grid = fake.values(SID, "주문");
+        let col = |name: &str| grid[0].iter().position(|c| c == name).unwrap();
+        let (key, status, qty) = (col("상품주문번호"), col("주문상태"), col("수량"));
+        let mut seen = std::collections::HashMap::new();
+        for r in grid
+            .iter()
+            .skip(1)
+            .filter(|r| r.iter().any(|c| !c.is_empty()))
+        {
+            assert!(
+                seen.insert(r[key].clone(), (r[status].clone(), r[qty].clone()))
+                    .is_none(),
+                "{edit:?}: key {} twice",
+                r[key]
+            );
+        }
+        assert_eq!(seen.len(), next.len(), "{edit:?}: one row per order");
+        for want in &next {
+            let Cell::Text(want_status) = &want.cells[1] else {
+                unreachable!()
+            };
+            let Cell::Number(want_qty) = want.cells[3] else {
+                unreachable!()
+            };
+            assert_eq!(
+                seen[&want.key],
+                (want_status.clone(), want_qty.to_string()),
+                "{edit:?}: row of {}",
+                want.key
+            );
+        }
+        if let PersonEdit::AddColumn { header, .. } = &edit {
+            let seller = col(header);
+            assert!(
+                grid.iter()
+                    .skip(1)
+                    .all(|r| r.get(seller).is_none_or(String::is_empty)),
+                "the seller's new column stays empty"
+            );
+        }
+    }
 }

@@ -230,6 +230,8 @@ pub struct GoogleStats {
     /// Every range written by a successful values.update/batchUpdate/append/clear, as Google
     /// reports it (`Sheet1!A2:C3`), in order.
     pub ranges_written: Vec<String>,
+    /// Edits made by [`FakeGoogle::person_edits_after`].
+    pub person_edits: u64,
 }
 
 /// The server's shared state.
@@ -248,7 +250,47 @@ pub(crate) struct State {
     write_quota: Quota,
     read_quota: Quota,
     faults: Faults,
+    /// Edits a person makes right after a matching request is answered, first in first out.
+    edits: std::collections::VecDeque<(Method, String, String, PersonEdit)>,
     stats: GoogleStats,
+}
+
+impl State {
+    /// Makes the first queued edit waiting for `method`, if any (after the request was applied
+    /// and its answer computed, so the client sees the sheet as it was before the edit).
+    pub(crate) fn edit_after(&mut self, method: Method) {
+        let Some(at) = self.edits.iter().position(|(m, ..)| m.matches(method)) else {
+            return;
+        };
+        let Some((_, spreadsheet, tab, edit)) = self.edits.remove(at) else {
+            return;
+        };
+        let Some(book) = self.books.get_mut(&spreadsheet) else {
+            return;
+        };
+        let Some(i) = book.tab_index(&tab) else {
+            return;
+        };
+        match edit {
+            PersonEdit::SortRowsBy { column, descending } => {
+                book.sort_rows_by(i, column, descending)
+            }
+            PersonEdit::InsertBlankRow { at } => book.insert_blank_row(i, at),
+            PersonEdit::AddColumn { header, at } => book.add_column(i, &header, at),
+        }
+        self.stats.person_edits += 1;
+    }
+}
+
+/// A person's edit of a tab that [`FakeGoogle::person_edits_after`] makes between two requests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PersonEdit {
+    /// Sorts the data rows by a 0-based column, as [`FakeGoogle::person_sort_rows_by`].
+    SortRowsBy { column: usize, descending: bool },
+    /// Inserts a blank row before 0-based row `at`, as [`FakeGoogle::person_insert_blank_row`].
+    InsertBlankRow { at: usize },
+    /// Inserts a column before 0-based column `at`, as [`FakeGoogle::person_add_column`].
+    AddColumn { header: String, at: usize },
 }
 
 /// Locks ignoring poison: a panicking test thread must not turn the server into a panic source.
@@ -286,6 +328,7 @@ impl FakeGoogle {
             write_quota: Quota::new(config.writes_per_minute, config.quota_window),
             read_quota: Quota::new(config.reads_per_minute, config.quota_window),
             faults: Faults::default(),
+            edits: Default::default(),
             stats: GoogleStats::default(),
         };
         let shared = Arc::new(Shared {
@@ -469,6 +512,24 @@ impl FakeGoogle {
     /// A snapshot of the counters.
     pub fn stats(&self) -> GoogleStats {
         lock(&self.shared.state).stats.clone()
+    }
+
+    /// A person edits `tab` right after the next request matching `method` is answered (the
+    /// answer shows the sheet before the edit): the edit lands between a client's read and its
+    /// next write. Queued edits are made first in first out.
+    pub fn person_edits_after(
+        &self,
+        method: Method,
+        spreadsheet: &str,
+        tab: &str,
+        edit: PersonEdit,
+    ) {
+        lock(&self.shared.state).edits.push_back((
+            method,
+            spreadsheet.to_owned(),
+            tab.to_owned(),
+            edit,
+        ));
     }
 
     /// Queues a fault; faults are consumed first-in first-out by matching requests.

@@ -288,6 +288,7 @@ async fn sheets(
     if method.is_write() {
         state.stats.applied_writes += 1;
     }
+    state.edit_after(method);
     if answer == Some(Answer::AppliedThen503) {
         state.stats.faults_fired += 1;
         return google_error(&ApiError::new(503, fault_message(503)));
