@@ -45,6 +45,7 @@ async fn built_import_binary_fetches_a_window_into_s3() {
     let event = ImportEvent {
         by: None,
         sync: None,
+        instances: None,
         execution: "exec-import".into(),
         account: AccountRef {
             secret_id: "ordersync/naver/shop".into(),

@@ -50,6 +50,7 @@ async fn hostile_shop_data_becomes_one_literal_row_per_product_order() {
             ImportEvent {
                 by: None,
                 sync: None,
+                instances: None,
                 execution: "hostile".into(),
                 account: AccountRef {
                     secret_id: "shop".into(),

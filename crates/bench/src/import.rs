@@ -97,6 +97,7 @@ pub fn child(dir: &Path, windows: &str) {
         let event = ImportEvent {
             by: None,
             sync: None,
+            instances: None,
             execution: "bench".into(),
             account: AccountRef {
                 secret_id: "bench".into(),

@@ -67,6 +67,11 @@ pub struct ImportEvent {
     /// sync's open orders.
     #[serde(default)]
     pub sync: Option<crate::cursor::SyncPlan>,
+    /// Imports of this execution that run at once (the Map's concurrency, at most its windows):
+    /// each keeps to its part of NAVER's per-application rate. Absent: the function's configured
+    /// Map concurrency.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instances: Option<u32>,
 }
 
 /// Output of the import function.
@@ -175,7 +180,8 @@ pub struct PlanResult {
     /// At most 24 h each, consecutive, in KST.
     pub windows: Vec<Window>,
     /// The Map's `MaxConcurrencyPath`: windows imported at once (NAVER's rate limit is per
-    /// application, so more is not faster).
+    /// application, so more is not faster), at most the windows there are; each import gets it
+    /// as `instances` and keeps to that share of the rate.
     pub max_concurrency: u32,
     /// Which date the windows are about (`changed` for a sync).
     pub by: crate::request::RangeBy,

@@ -181,8 +181,12 @@ fn result(
         account: run.account.clone(),
         sheet: run.sheet.clone(),
         columns: request.columns.clone().unwrap_or_default(),
+        // A Map of fewer windows runs fewer imports at once: each may use more of the rate.
+        max_concurrency: config
+            .max_concurrency
+            .min(u32::try_from(windows.len()).unwrap_or(u32::MAX))
+            .max(1),
         windows,
-        max_concurrency: config.max_concurrency,
         by,
         sync,
     }
@@ -247,6 +251,11 @@ mod tests {
         );
         assert_eq!(planned.columns, Default::default());
         assert_eq!(planned.max_concurrency, DEFAULT_MAP_CONCURRENCY);
+        // One window: one import at a time, which may then use the whole rate.
+        let mut one_day = request();
+        one_day["range"]["to"] = json!("2026-11-01");
+        let one = plan_now(&event(one_day), &PlanConfig::default()).unwrap();
+        assert_eq!((one.windows.len(), one.max_concurrency), (1, 1));
         // What the ASL passes on must serialise with every field present.
         let v = serde_json::to_value(&planned).unwrap();
         assert_eq!(

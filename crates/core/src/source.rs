@@ -38,6 +38,10 @@ pub type OrderSink<'a> = dyn FnMut(ImportedOrder) -> Result<(), StepError> + Sen
 
 /// A store platform's orders.
 pub trait Source: Send + Sync {
+    /// How many imports of the same application run at once with this one, for the calls that
+    /// follow (a source with a shared rate limit keeps to its part of it). Nothing by default.
+    fn set_concurrency(&self, _instances: u32) {}
+
     /// Every product order that changed in `window` (half-open), with its current detail, handed
     /// to `sink` one by one. Gives up with a retryable error before `deadline`.
     fn fetch_window(

@@ -75,6 +75,9 @@ async fn run(
         return Err(invalid(problems.join("; ")));
     }
     let key = object_key(&event.execution, Stage::Orders, &event.window)?;
+    if let Some(instances) = event.instances {
+        source.set_concurrency(instances);
+    }
 
     let mut writer = PayloadWriter::<OrdersSchema>::new(&OrdersMeta {
         window: event.window,

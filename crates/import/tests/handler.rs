@@ -98,6 +98,7 @@ fn event(execution: &str) -> ImportEvent {
     ImportEvent {
         by: None,
         sync: None,
+        instances: None,
         execution: execution.into(),
         account: AccountRef {
             secret_id: "ordersync/naver/shop".into(),

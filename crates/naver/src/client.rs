@@ -104,6 +104,17 @@ impl NaverClient {
     }
 
     /// HTTP requests sent so far (tokens and retries included).
+    /// Keeps to `share` of each rate limit from the next answer on (the part of the
+    /// application's rate this client may use while others run beside it).
+    pub fn set_rate_share(&self, share: f64) {
+        self.limiter.set_share(share);
+    }
+
+    /// The part of each rate limit this client keeps to.
+    pub fn rate_share(&self) -> f64 {
+        self.limiter.share()
+    }
+
     pub fn api_calls(&self) -> u64 {
         self.calls.load(Ordering::Relaxed)
     }

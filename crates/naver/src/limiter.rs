@@ -13,6 +13,7 @@
 
 use std::collections::HashMap;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use reqwest::header::HeaderMap;
@@ -35,13 +36,23 @@ impl Bucket {
 
 pub struct RateLimiter {
     buckets: Mutex<HashMap<&'static str, Bucket>>,
-    /// The part of the application's rate this client uses, in (0, 1].
-    share: f64,
+    /// The part of the application's rate this client uses, in (0, 1], as `f64` bits (an
+    /// execution's import may run with fewer others than the last one).
+    share: AtomicU64,
 }
 
 impl Default for RateLimiter {
     fn default() -> Self {
         RateLimiter::with_share(1.0)
+    }
+}
+
+/// A share in (0, 1]; anything else (zero, negative, not a number) is the whole rate.
+fn valid_share(share: f64) -> f64 {
+    if share.is_finite() && share > 0.0 {
+        share.min(1.0)
+    } else {
+        1.0
     }
 }
 
@@ -52,15 +63,20 @@ fn header_f64(headers: &HeaderMap, name: &str) -> Option<f64> {
 impl RateLimiter {
     /// A limiter that uses `share` of each bucket (clamped to (0, 1]; not a number → 1).
     pub fn with_share(share: f64) -> Self {
-        let share = if share.is_finite() && share > 0.0 {
-            share.min(1.0)
-        } else {
-            1.0
-        };
         RateLimiter {
             buckets: Mutex::default(),
-            share,
+            share: AtomicU64::new(valid_share(share).to_bits()),
         }
+    }
+
+    /// Uses `share` of each bucket from the next answer on (clamped as in [`Self::with_share`]).
+    pub fn set_share(&self, share: f64) {
+        self.share
+            .store(valid_share(share).to_bits(), Ordering::Relaxed);
+    }
+
+    pub fn share(&self) -> f64 {
+        f64::from_bits(self.share.load(Ordering::Relaxed))
     }
 
     /// How long to wait before a request on `api` may go; takes the token when it is zero.
@@ -82,7 +98,7 @@ impl RateLimiter {
 
     /// Learns from an answer's headers; `limited` marks a 429 (nothing left).
     pub fn observe(&self, api: &'static str, headers: &HeaderMap, limited: bool) {
-        let share = self.share;
+        let share = self.share();
         let rate = header_f64(headers, "GNCP-GW-RateLimit-Replenish-Rate")
             .filter(|r| *r > 0.0)
             .map(|r| r * share);
@@ -178,6 +194,24 @@ mod tests {
     }
 
     #[test]
+    fn a_new_share_applies_from_the_next_answer() {
+        // Configured for two instances; this execution's Map runs one: the whole rate.
+        let limiter = RateLimiter::with_share(0.5);
+        limiter.set_share(1.0);
+        limiter.observe("details", &headers("2", "4", "4"), false);
+        for _ in 0..4 {
+            assert_eq!(limiter.reserve("details"), Duration::ZERO);
+        }
+        let wait = limiter.reserve("details");
+        assert!(
+            wait > Duration::from_millis(490) && wait <= Duration::from_millis(501),
+            "one more token at 2/s: {wait:?}"
+        );
+        limiter.set_share(f64::NAN);
+        assert_eq!(limiter.share(), 1.0);
+    }
+
+    #[test]
     fn a_429_empties_the_bucket() {
         let limiter = RateLimiter::default();
         limiter.observe("feed", &headers("5", "10", "10"), false);
@@ -200,7 +234,7 @@ mod tests {
         );
         // Nonsense shares mean the whole rate; a tiny one still has one token.
         for share in [0.0, -1.0, f64::NAN, 7.0] {
-            assert_eq!(RateLimiter::with_share(share).share, 1.0, "{share}");
+            assert_eq!(RateLimiter::with_share(share).share(), 1.0, "{share}");
         }
         // 20 remain, 0.2 of them this instance's: it waits for the rest of its token (8 s at
         // its 0.1/s), then sends one at a time.

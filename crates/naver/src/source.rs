@@ -133,16 +133,20 @@ pub struct NaverSource<C> {
     credentials: C,
     clients: Mutex<HashMap<(String, String), Arc<NaverClient>>>,
     clock: Arc<dyn Clock>,
+    /// The rate share of the current execution's imports ([`Source::set_concurrency`]); the
+    /// config's until an event says otherwise. `f64` bits.
+    rate_share: std::sync::atomic::AtomicU64,
 }
 
 impl<C: CredentialStore> NaverSource<C> {
     pub fn new(http: reqwest::Client, config: NaverConfig, credentials: C) -> Self {
         NaverSource {
             http,
-            config,
             credentials,
+            rate_share: std::sync::atomic::AtomicU64::new(config.rate_share.to_bits()),
             clients: Mutex::new(HashMap::new()),
             clock: ordersync_core::clock::system(),
+            config,
         }
     }
 
@@ -158,7 +162,7 @@ impl<C: CredentialStore> NaverSource<C> {
         let credentials = self.credentials.credentials(account).await?;
         let key = (account.secret_id.clone(), credentials.client_id.clone());
         let mut clients = self.clients.lock().unwrap_or_else(|p| p.into_inner());
-        Ok(clients
+        let client = clients
             .entry(key)
             .or_insert_with(|| {
                 Arc::new(
@@ -166,7 +170,12 @@ impl<C: CredentialStore> NaverSource<C> {
                         .with_clock(self.clock.clone()),
                 )
             })
-            .clone())
+            .clone();
+        // A warm instance's client keeps its token and buckets; its share is this execution's.
+        client.set_rate_share(f64::from_bits(
+            self.rate_share.load(std::sync::atomic::Ordering::Relaxed),
+        ));
+        Ok(client)
     }
 }
 
@@ -222,6 +231,13 @@ impl Batch {
 }
 
 impl<C: CredentialStore> Source for NaverSource<C> {
+    /// The application's rate is shared by the imports that run at once: each takes `1/n`.
+    fn set_concurrency(&self, instances: u32) {
+        let share = 1.0 / f64::from(instances.max(1));
+        self.rate_share
+            .store(share.to_bits(), std::sync::atomic::Ordering::Relaxed);
+    }
+
     async fn fetch_window(
         &self,
         account: &AccountRef,

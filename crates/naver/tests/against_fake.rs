@@ -899,3 +899,18 @@ async fn details_are_fetched_while_the_feed_is_still_paged() {
     assert_eq!(counts.changed, want.len() as u64);
     assert_eq!(fake.stats().rejected("GW.RATE_LIMIT"), 0);
 }
+
+#[tokio::test]
+async fn the_rate_share_follows_the_imports_that_run_at_once() {
+    let fake = FakeNaver::start(FakeNaverConfig::default()).await;
+    // Configured for the Map's default two imports at once.
+    let source = source_with(&fake, config(&fake).shared_by(2));
+    assert_eq!(source.client(&account()).await.unwrap().rate_share(), 0.5);
+    // This execution's Map has one window: its import uses the whole rate, on the warm client.
+    source.set_concurrency(1);
+    assert_eq!(source.client(&account()).await.unwrap().rate_share(), 1.0);
+    source.set_concurrency(4);
+    assert_eq!(source.client(&account()).await.unwrap().rate_share(), 0.25);
+    source.set_concurrency(0);
+    assert_eq!(source.client(&account()).await.unwrap().rate_share(), 1.0);
+}
