@@ -60,6 +60,7 @@ fn summary() -> RunSummary {
         sheets_api_calls: 2,
         orders_rechecked: 0,
         sync: None,
+        cell_budget: None,
     }
 }
 

@@ -40,5 +40,45 @@ pub fn render(summary: &RunSummary) -> String {
             sync.cursor, sync.generation, sync.open_orders, summary.orders_rechecked
         ));
     }
+    if let Some(budget) = summary.cell_budget {
+        let percent = budget.cells as f64 * 100.0 / budget.limit.max(1) as f64;
+        text.push_str(&format!(
+            "workbook cells   {} of Google's {} ({percent:.0} %){}\n",
+            budget.cells,
+            budget.limit,
+            if budget.warning {
+                ": WARNING, new rows will soon be refused; move old rows to another spreadsheet or delete unused tabs and columns"
+            } else {
+                ""
+            }
+        ));
+    }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ordersync_core::events::CellBudget;
+
+    #[test]
+    fn the_cell_budget_warns_at_80_percent() {
+        let mut summary = RunSummary::default();
+        assert!(
+            !render(&summary).contains("workbook cells"),
+            "unknown: not shown"
+        );
+        summary.cell_budget = Some(CellBudget::new(7_999_999, 10_000_000));
+        let text = render(&summary);
+        assert!(
+            text.contains("7999999 of Google's 10000000 (80 %)") && !text.contains("WARNING"),
+            "{text}"
+        );
+        summary.cell_budget = Some(CellBudget::new(8_000_000, 10_000_000));
+        assert!(
+            render(&summary).contains("(80 %): WARNING"),
+            "{}",
+            render(&summary)
+        );
+    }
 }

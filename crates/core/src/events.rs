@@ -127,6 +127,35 @@ pub struct InsertResult {
     /// What happened to a sync's cursor (absent for a range request).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sync: Option<SyncOutcome>,
+    /// The workbook's cells (every tab, empty cells included) and Google's limit, when this run
+    /// listed the tabs (it does when the tab is created or grown, which a run that appends does).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cell_budget: Option<CellBudget>,
+}
+
+/// How much of Google's per-workbook cell limit the workbook uses.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CellBudget {
+    pub cells: u64,
+    pub limit: u64,
+    /// At least [`CELL_BUDGET_WARNING_PERCENT`] of the limit: new rows will soon be refused.
+    /// Archive old rows to another spreadsheet, or delete unused tabs and columns.
+    pub warning: bool,
+}
+
+/// The share of the cell limit at which the run summary warns.
+pub const CELL_BUDGET_WARNING_PERCENT: u64 = 80;
+
+impl CellBudget {
+    pub fn new(cells: u64, limit: u64) -> Self {
+        CellBudget {
+            cells,
+            limit,
+            warning: limit > 0
+                && cells.saturating_mul(100) >= limit.saturating_mul(CELL_BUDGET_WARNING_PERCENT),
+        }
+    }
 }
 
 /// A sync's cursor after the insert step.
@@ -221,6 +250,10 @@ pub struct RunSummary {
     /// A sync's cursor (absent for a range request).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sync: Option<SyncOutcome>,
+    /// The workbook's use of Google's cell limit, when this run listed the tabs; `warning` at
+    /// 80 % and over.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cell_budget: Option<CellBudget>,
 }
 
 impl RunSummary {
@@ -243,6 +276,7 @@ impl RunSummary {
             sheets_api_calls: insert.api_calls,
             orders_rechecked: sum(|w| w.fetched.rechecked),
             sync: insert.sync,
+            cell_budget: insert.cell_budget,
         }
     }
 }

@@ -19,7 +19,9 @@ use ordersync_core::clock::Clock;
 use ordersync_core::columns::{Column, KEY_FIELD};
 use ordersync_core::cursor::{self, CursorState, Seen, Standing, SyncPlan};
 use ordersync_core::errors::StepError;
-use ordersync_core::events::{InsertEvent, InsertResult, RunSummary, SyncCommit, SyncOutcome};
+use ordersync_core::events::{
+    CellBudget, InsertEvent, InsertResult, RunSummary, SyncCommit, SyncOutcome,
+};
 use ordersync_core::keys::check_execution;
 use ordersync_core::latest::LatestPerKey;
 use ordersync_core::lease::{self, Lease, LeaseConfig};
@@ -304,6 +306,9 @@ async fn write_and_commit<S: Store, W: Workbook>(
             duplicate_keys_in_sheet: summary.duplicate_keys_in_sheet,
             api_calls: summary.reads + summary.writes,
             sync: None,
+            cell_budget: summary
+                .workbook_cells
+                .map(|cells| CellBudget::new(cells, sheets.limits().max_cells as u64)),
         };
     }
     if let Some(plan) = plan {

@@ -145,6 +145,10 @@ async fn a_first_run_creates_the_tab_and_a_rerun_writes_nothing() {
     // Read, tabs, addSheet, the key check, one value write.
     assert_eq!(first.sheets_api_calls, 5);
     assert_eq!(book.calls(), (3, 2));
+    // The tabs were listed (the tab was created): the summary says how full the workbook is.
+    let budget = first.cell_budget.expect("known when the tabs were listed");
+    assert_eq!((budget.limit, budget.warning), (10_000_000, false));
+    assert!(budget.cells > 0);
     let tab = book.tab(TAB).unwrap();
     assert_eq!(tab.frozen_rows, 1, "the header row is frozen");
     let text = book.text(TAB).unwrap();
@@ -343,4 +347,25 @@ async fn small_requests_split_the_write_into_several() {
     let (_, writes) = book.calls();
     assert!(writes > 3, "the values went in several requests: {writes}");
     assert_eq!(by_key(&book).len(), 200);
+}
+
+#[tokio::test]
+async fn the_summary_warns_when_the_workbook_passes_80_percent_of_the_cell_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = DirStore::new(dir.path()).unwrap();
+    let columns = columns().len();
+    // Room for the header and 40 rows of the standard columns, and a little more.
+    let limit = 41 * columns * 120 / 100;
+    let book = MemoryWorkbook::new(BOOK).with_limits(Limits {
+        max_cells: limit,
+        ..MemoryWorkbook::new(BOOK).limits()
+    });
+    let rows: Vec<SheetRow> = (0..40).map(|i| row(i, "결제완료")).collect();
+    let refs = windows(&store, "exec-full", std::slice::from_ref(&rows)).await;
+    let summary = run(&store, &book, event("exec-full", TAB, refs))
+        .await
+        .unwrap();
+    let budget = summary.cell_budget.unwrap();
+    assert_eq!(budget.cells as usize, 41 * columns);
+    assert!(budget.warning, "{budget:?}");
 }

@@ -41,6 +41,8 @@ pub struct UpsertSummary {
     pub duplicate_keys_in_sheet: u64,
     pub reads: u64,
     pub writes: u64,
+    /// The workbook's cells after this upsert (every tab), when it listed the tabs.
+    pub workbook_cells: Option<u64>,
 }
 
 /// Called before every request that changes the sheet. The insert Lambda renews its lease
@@ -241,6 +243,7 @@ pub async fn try_upsert<W: Workbook>(
     // Keys written by the requests of plans that were abandoned (true: appended).
     let mut earlier: HashMap<&str, bool> = HashMap::new();
     let mut replans = 0;
+    let mut workbook_cells = None;
     let (plan_counts, duplicates) = loop {
         let read = book
             .read_tab(target.spreadsheet, target.tab, deadline)
@@ -250,7 +253,11 @@ pub async fn try_upsert<W: Workbook>(
         let existing = read.as_ref().map_or(&empty, |r| &r.existing);
         let plan = plan(existing, target.headers, target.key_index, rows)
             .map_err(|e| SheetsError::Sheet(e.to_string()))?;
-        ensure_grid(book, target, read.as_ref(), &plan, deadline, guard).await?;
+        if let Some(cells) =
+            ensure_grid(book, target, read.as_ref(), &plan, deadline, guard).await?
+        {
+            workbook_cells = Some(cells);
+        }
         match write_blocks(book, target, &plan, existing, deadline, guard, &mut earlier).await? {
             None => break (counts(&plan, &earlier), plan.duplicate_keys.len() as u64),
             Some(what) if replans < MAX_REPLANS => {
@@ -279,7 +286,20 @@ pub async fn try_upsert<W: Workbook>(
         duplicate_keys_in_sheet: duplicates,
         reads: reads1 - reads0,
         writes: writes1 - writes0,
+        workbook_cells,
     };
+    if let Some(cells) = summary.workbook_cells {
+        let limit = book.limits().max_cells as u64;
+        if cells.saturating_mul(100)
+            >= limit.saturating_mul(ordersync_core::events::CELL_BUDGET_WARNING_PERCENT)
+        {
+            warn!(
+                cells,
+                limit,
+                "the workbook uses over 80 % of Google's cell limit: new rows will soon be refused; move old rows to another spreadsheet or delete unused tabs and columns"
+            );
+        }
+    }
     info!(
         appended = summary.appended,
         updated = summary.updated,
@@ -339,12 +359,12 @@ async fn ensure_grid<W: Workbook>(
     plan: &Plan<'_>,
     deadline: Instant,
     guard: &mut impl WriteGuard,
-) -> Result<(), SheetsError> {
+) -> Result<Option<u64>, SheetsError> {
     let (grid_rows, grid_cols) = read.map_or((0, 0), |r| (r.grid_rows, r.grid_cols));
     let need_rows = plan.needed_rows.max(1);
     let need_cols = plan.needed_cols.max(1);
     if read.is_some() && need_rows <= grid_rows && need_cols <= grid_cols {
-        return Ok(());
+        return Ok(None);
     }
     let tabs = book.tabs(target.spreadsheet, deadline).await?;
     let ours = tabs.iter().find(|t| same_title(&t.title, target.tab));
@@ -359,13 +379,13 @@ async fn ensure_grid<W: Workbook>(
         // frozen ("You can't freeze all visible rows"), which a first, empty window asks for.
         None => (need_rows.max(MIN_NEW_TAB_ROWS), need_cols),
     };
-    check_cell_limit(
+    let cells = check_cell_limit(
         &tabs,
         target.tab,
         rows_after,
         cols_after,
         book.limits().max_cells,
-    )?;
+    )? as u64;
     let change = match ours {
         None => GridChange::AddTab {
             title: target.tab.to_owned(),
@@ -378,7 +398,7 @@ async fn ensure_grid<W: Workbook>(
             rows: rows_after,
             cols: cols_after,
         },
-        Some(_) => return Ok(()),
+        Some(_) => return Ok(Some(cells)),
     };
     apply_grid_change(
         book,
@@ -388,7 +408,8 @@ async fn ensure_grid<W: Workbook>(
         deadline,
         guard,
     )
-    .await
+    .await?;
+    Ok(Some(cells))
 }
 
 /// The read said "Unable to parse range", yet the tab is there: never treat it as empty and
@@ -418,7 +439,7 @@ fn check_cell_limit(
     rows_after: usize,
     cols_after: usize,
     limit: usize,
-) -> Result<(), SheetsError> {
+) -> Result<usize, SheetsError> {
     let others: usize = tabs
         .iter()
         .filter(|t| !same_title(&t.title, tab))
@@ -430,7 +451,7 @@ fn check_cell_limit(
             "the workbook would have {total} cells ({rows_after} rows × {cols_after} columns in this tab, {others} in the others), over Google's limit of {limit}; nothing was written"
         )));
     }
-    Ok(())
+    Ok(total)
 }
 
 /// Applies the structure change. Applied with its answer lost (a 503, an unreadable 200), the
@@ -584,5 +605,40 @@ mod tests {
                 out.len()
             );
         }
+    }
+
+    #[tokio::test]
+    async fn a_run_that_lists_the_tabs_reports_the_workbooks_cells() {
+        use crate::memory::MemoryWorkbook;
+        use crate::workbook::Limits;
+        let book = MemoryWorkbook::new("b").with_limits(Limits {
+            max_cells: 100,
+            max_request_bytes: MAX_REQUEST_BYTES,
+        });
+        book.add_tab("other", 10, 3);
+        let headers = ["k".to_owned(), "v".to_owned()];
+        let target = Target {
+            spreadsheet: "b",
+            tab: "t",
+            headers: &headers,
+            key_index: 0,
+        };
+        let row = |k: usize| SheetRow {
+            key: k.to_string(),
+            cells: vec![Cell::Text(k.to_string()), Cell::Text("x".into())],
+            sync: None,
+        };
+        let deadline = Instant::now() + std::time::Duration::from_secs(5);
+        // A new tab of 1 + 29 rows × 2 columns beside the other's 30 cells: 90 of 100.
+        let rows: Vec<SheetRow> = (0..29).map(row).collect();
+        let s = try_upsert(&book, &target, &rows, deadline, &mut Unguarded)
+            .await
+            .unwrap();
+        assert_eq!(s.workbook_cells, Some(90));
+        // Nothing grows: the tabs are not listed, the use is not known.
+        let s = try_upsert(&book, &target, &rows, deadline, &mut Unguarded)
+            .await
+            .unwrap();
+        assert_eq!(s.workbook_cells, None);
     }
 }
