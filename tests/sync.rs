@@ -119,6 +119,26 @@ impl Sandbox {
         .unwrap()
     }
 
+    /// Any request (a range, say) as a new execution on the real functions.
+    async fn execute(&self, name: &str, input: Value) -> RunSummary {
+        let functions = self.functions(&self.store);
+        summary(
+            &ordersync_runner::run_execution(
+                &machine(DEFINITION).unwrap(),
+                &self.store,
+                &functions,
+                &Quiet,
+                Options {
+                    retry_time_scale: 0.01,
+                },
+                name,
+                input,
+            )
+            .await
+            .unwrap(),
+        )
+    }
+
     async fn sync(&self, name: &str) -> RunSummary {
         summary(
             &self
@@ -553,24 +573,7 @@ async fn a_range_by_payment_date_is_every_order_paid_then_as_it_is_now() {
             "sheet": {"spreadsheet_id": BOOK, "tab": tab}
         })
     };
-    let run = |name: &'static str, input: Value| async move {
-        let functions = sandbox.functions(&sandbox.store);
-        summary(
-            &ordersync_runner::run_execution(
-                &machine(DEFINITION).unwrap(),
-                &sandbox.store,
-                &functions,
-                &Quiet,
-                Options {
-                    retry_time_scale: 0.01,
-                },
-                name,
-                input,
-            )
-            .await
-            .unwrap(),
-        )
-    };
+    let run = |name: &'static str, input: Value| sandbox.execute(name, input);
     let details_before = sandbox.naver.stats().detail_calls;
     let paid = run("paid", request("결제일 기준", "paid")).await;
     let want: Vec<String> = sandbox
@@ -644,16 +647,8 @@ async fn a_range_by_payment_date_into_a_synced_tab_keeps_the_change_feed_columns
     let at = sandbox.later(TimeDelta::minutes(30)) - TimeDelta::minutes(5);
     let moved = sandbox.naver.advance_orders(5, at);
     assert_eq!(moved.len(), 5);
-    let functions = sandbox.functions(&sandbox.store);
-    let paid = summary(
-        &ordersync_runner::run_execution(
-            &machine(DEFINITION).unwrap(),
-            &sandbox.store,
-            &functions,
-            &Quiet,
-            Options {
-                retry_time_scale: 0.01,
-            },
+    let paid = sandbox
+        .execute(
             "keep-paid",
             json!({
                 "account": {"secret_id": SECRET},
@@ -661,9 +656,7 @@ async fn a_range_by_payment_date_into_a_synced_tab_keeps_the_change_feed_columns
                 "sheet": {"spreadsheet_id": BOOK, "tab": TAB}
             }),
         )
-        .await
-        .unwrap(),
-    );
+        .await;
     assert!(paid.updated >= 1, "{paid:?}");
     sandbox.assert_true("after the range by payment date");
     let after = changed_at(&sandbox.google.values(BOOK, TAB));

@@ -289,13 +289,11 @@ pub async fn try_upsert<W: Workbook>(
         workbook_cells,
     };
     if let Some(cells) = summary.workbook_cells {
-        let limit = book.limits().max_cells as u64;
-        if cells.saturating_mul(100)
-            >= limit.saturating_mul(ordersync_core::events::CELL_BUDGET_WARNING_PERCENT)
-        {
+        let budget = ordersync_core::events::CellBudget::new(cells, book.limits().max_cells as u64);
+        if budget.warning {
             warn!(
                 cells,
-                limit,
+                limit = budget.limit,
                 "the workbook uses over 80 % of Google's cell limit: new rows will soon be refused; move old rows to another spreadsheet or delete unused tabs and columns"
             );
         }
@@ -324,7 +322,7 @@ fn counts<'a>(plan: &Plan<'a>, earlier: &HashMap<&'a str, bool>) -> (u64, u64, u
         return (plan.appended, plan.updated, plan.unchanged);
     }
     let mut keys = earlier.clone();
-    for (key, appended) in written_keys(plan, plan.row_writes.iter().collect::<Vec<_>>().as_slice())
+    for (key, appended) in written_keys(plan, plan.row_writes.iter().map(|w| (w, 0..w.rows.len())))
     {
         keys.entry(key).or_insert(appended);
     }
@@ -333,14 +331,20 @@ fn counts<'a>(plan: &Plan<'a>, earlier: &HashMap<&'a str, bool>) -> (u64, u64, u
     (appended, updated, total.saturating_sub(appended + updated))
 }
 
-/// The keys `writes` put in the sheet, each with whether it was appended.
-fn written_keys<'a>(plan: &Plan<'a>, writes: &[&RowsWrite<'a>]) -> Vec<(&'a str, bool)> {
-    writes
-        .iter()
-        .flat_map(|w| {
-            w.rows.iter().enumerate().map(move |(i, row)| {
+/// The keys the given rows of each write put in the sheet, each with whether it was appended.
+fn written_keys<'a, 'p>(
+    plan: &Plan<'a>,
+    slices: impl IntoIterator<Item = (&'p RowsWrite<'a>, std::ops::Range<usize>)>,
+) -> Vec<(&'a str, bool)>
+where
+    'a: 'p,
+{
+    slices
+        .into_iter()
+        .flat_map(|(w, rows)| {
+            rows.map(move |i| {
                 (
-                    row.key.as_str(),
+                    w.rows[i].key.as_str(),
                     w.first_row + i >= plan.expect.first_new_row,
                 )
             })
@@ -519,17 +523,16 @@ async fn write_blocks<'a, W: Workbook>(
             )
             .await?;
         if let Some(what) = crate::moved::what_moved(&read, existing, plan, span) {
-            for request in &layout[..done] {
-                let writes: Vec<&RowsWrite<'a>> = request
-                    .iter()
-                    .filter_map(|s| match blocks[s.block] {
-                        Block::Rows(w) => Some(w),
-                        Block::Header(_) => None,
-                    })
-                    .collect();
-                for (key, appended) in written_keys(plan, &writes) {
-                    earlier.entry(key).or_insert(appended);
-                }
+            // Only the rows those requests held: a tall block can be split across requests.
+            let sent = layout[..done]
+                .iter()
+                .flatten()
+                .filter_map(|s| match blocks[s.block] {
+                    Block::Rows(w) => Some((w, s.start..s.end + 1)),
+                    Block::Header(_) => None,
+                });
+            for (key, appended) in written_keys(plan, sent) {
+                earlier.entry(key).or_insert(appended);
             }
             return Ok(Some(what));
         }
