@@ -671,3 +671,65 @@ async fn a_range_by_payment_date_into_a_synced_tab_keeps_the_change_feed_columns
         assert_ne!(resynced[id], synced[id], "{id} has its later change");
     }
 }
+
+/// The real functions, counting the imports that stored their place and asked to be continued.
+struct CountingContinues<I> {
+    inner: I,
+    continues: AtomicUsize,
+}
+
+impl<I: Invoker> Invoker for CountingContinues<I> {
+    async fn invoke(&self, function: &str, payload: Value) -> Result<Value, Failure> {
+        let answer = self.inner.invoke(function, payload).await;
+        if matches!(&answer, Err(f) if f.error == "Ordersync.Continue") {
+            self.continues.fetch_add(1, Ordering::SeqCst);
+        }
+        answer
+    }
+}
+
+/// The change-feed requests NAVER answered, as their query strings.
+fn feed_questions(naver: &FakeNaver) -> Vec<String> {
+    naver
+        .requests()
+        .into_iter()
+        .filter(|r| r.path.ends_with("last-changed-statuses") && r.status == 200)
+        .filter_map(|r| r.query)
+        .collect()
+}
+
+#[tokio::test]
+async fn a_sync_whose_windows_outlast_an_invocation_goes_on_from_navers_position() {
+    let sandbox = Sandbox::start(1500).await;
+    let mut functions = sandbox.functions(&sandbox.store);
+    // Import's deadline (the Lambda timeout less 10 s) falls inside its 60 s continuation
+    // reserve from the start: every import invocation reads one feed page, stores it with
+    // NAVER's position and ends with Ordersync.Continue, whatever the machine's speed. The
+    // Import task's own retrier is the loop that goes on.
+    functions.timeouts.import = std::time::Duration::from_secs(65);
+    let counting = CountingContinues {
+        inner: functions,
+        continues: AtomicUsize::new(0),
+    };
+    let first = summary(&sandbox.sync_with(&counting, &sandbox.store, "parts").await);
+    let continues = counting.continues.load(Ordering::SeqCst);
+    let questions = feed_questions(&sandbox.naver);
+    assert!(
+        continues >= 3 && questions.len() > first.windows as usize,
+        "windows of several pages, continued: {continues} continues, {} pages",
+        questions.len()
+    );
+    let mut distinct = questions.clone();
+    distinct.sort();
+    distinct.dedup();
+    assert_eq!(distinct.len(), questions.len(), "no feed page asked twice");
+    assert_eq!(first.appended, sandbox.truth().len() as u64, "{first:?}");
+    sandbox.assert_true("after a backfill read in parts");
+    assert_eq!(first.sync.unwrap().commit, SyncCommit::Moved);
+
+    // The next sync, on ordinary timeouts, has nothing to add: the parts held every change.
+    sandbox.later(TimeDelta::minutes(10));
+    let next = sandbox.sync("after-parts").await;
+    assert_eq!((next.appended, next.updated), (0, 0), "{next:?}");
+    sandbox.assert_true("after the next sync");
+}

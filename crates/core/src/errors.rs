@@ -39,6 +39,10 @@ pub enum ErrorName {
     Store,
     /// Another execution holds the lease on the target sheet tab.
     Busy,
+    /// An import saved its place in a window too large for one invocation (its change feed
+    /// stopped at a page boundary before the Lambda deadline); the retry goes on from there.
+    /// Not a fault: Step Functions' retry is the loop that continues the window.
+    Continue,
     /// The target sheet cannot take the write (structure or size limits).
     Sheet,
     /// A broken internal invariant: a bug, not bad data.
@@ -47,7 +51,7 @@ pub enum ErrorName {
 
 impl ErrorName {
     /// Every name, in the order the README table lists them.
-    pub const ALL: [ErrorName; 11] = [
+    pub const ALL: [ErrorName; 12] = [
         ErrorName::InvalidInput,
         ErrorName::Payload,
         ErrorName::Config,
@@ -57,6 +61,7 @@ impl ErrorName {
         ErrorName::Upstream,
         ErrorName::Store,
         ErrorName::Busy,
+        ErrorName::Continue,
         ErrorName::Sheet,
         ErrorName::Internal,
     ];
@@ -73,6 +78,7 @@ impl ErrorName {
             ErrorName::Upstream => "Ordersync.Upstream",
             ErrorName::Store => "Ordersync.Store",
             ErrorName::Busy => "Ordersync.Busy",
+            ErrorName::Continue => "Ordersync.Continue",
             ErrorName::Sheet => "Ordersync.Sheet",
             ErrorName::Internal => "Ordersync.Internal",
         }
@@ -83,7 +89,11 @@ impl ErrorName {
     pub const fn retryable(self) -> bool {
         matches!(
             self,
-            ErrorName::RateLimited | ErrorName::Upstream | ErrorName::Store | ErrorName::Busy
+            ErrorName::RateLimited
+                | ErrorName::Upstream
+                | ErrorName::Store
+                | ErrorName::Busy
+                | ErrorName::Continue
         )
     }
 
@@ -116,6 +126,9 @@ impl ErrorName {
             }
             ErrorName::Busy => {
                 "Another execution is writing the same sheet tab; retried by the state machine after a wait."
+            }
+            ErrorName::Continue => {
+                "An import saved its place in a window too large for one invocation; the state machine's retry continues from there (a redrive too, if the retries ran out)."
             }
             ErrorName::Sheet => {
                 "The target sheet cannot take the write (header or size limits); fix the sheet, then redrive."
@@ -222,7 +235,8 @@ mod tests {
                 "Ordersync.RateLimited",
                 "Ordersync.Upstream",
                 "Ordersync.Store",
-                "Ordersync.Busy"
+                "Ordersync.Busy",
+                "Ordersync.Continue"
             ]
         );
     }

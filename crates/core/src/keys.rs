@@ -82,6 +82,33 @@ pub fn object_key(
     ))
 }
 
+/// The key of part `n` (from 1) of a window's orders, written when the window's change feed
+/// is read in several parts (see the import's `progress` module). Beside the window's orders
+/// object, under the same prefix, so the roles that write and read orders cover it.
+pub fn orders_part_key(
+    execution: &str,
+    window: &Window,
+    n: usize,
+) -> Result<String, BadExecutionName> {
+    check_execution(execution)?;
+    Ok(format!(
+        "runs/{execution}/{}/{}.part-{n:04}.jsonl.zst",
+        Stage::Orders.as_str(),
+        window.id()
+    ))
+}
+
+/// The key of a window's import progress (JSON: parts written so far and the feed position to
+/// go on from), beside its orders object.
+pub fn orders_progress_key(execution: &str, window: &Window) -> Result<String, BadExecutionName> {
+    check_execution(execution)?;
+    Ok(format!(
+        "runs/{execution}/{}/{}.progress.json",
+        Stage::Orders.as_str(),
+        window.id()
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -105,6 +132,14 @@ mod tests {
         assert_eq!(k, object_key("exec-1", Stage::Rows, &window()).unwrap());
         assert_ne!(k, object_key("exec-2", Stage::Rows, &window()).unwrap());
         assert_ne!(k, object_key("exec-1", Stage::Orders, &window()).unwrap());
+        assert_eq!(
+            orders_part_key("exec-1", &window(), 3).unwrap(),
+            "runs/exec-1/orders/20261101T000000-20261102T000000.part-0003.jsonl.zst"
+        );
+        assert_eq!(
+            orders_progress_key("exec-1", &window()).unwrap(),
+            "runs/exec-1/orders/20261101T000000-20261102T000000.progress.json"
+        );
     }
 
     #[test]

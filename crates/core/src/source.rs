@@ -33,8 +33,63 @@ pub struct FetchCounts {
     pub rechecked: u64,
 }
 
+impl FetchCounts {
+    /// Adds another stretch's counts to these (a window read in several parts).
+    pub fn add(&mut self, other: &FetchCounts) {
+        self.changed += other.changed;
+        self.fetched += other.fetched;
+        self.missing += other.missing;
+        self.api_calls += other.api_calls;
+        self.rechecked += other.rechecked;
+    }
+}
+
 /// Receives orders as they arrive, so a window's details never sit in memory all at once.
 pub type OrderSink<'a> = dyn FnMut(ImportedOrder) -> Result<(), StepError> + Send + 'a;
+
+/// Where a window's change feed goes on: the platform's own continuation (NAVER's `moreFrom`
+/// and `moreSequence`, passed back exactly as received) and the inclusive end every page of
+/// this window was asked with, so a continuation asks the same question as the first page did
+/// even when "now" (which clamps the end) has moved. Holds no personal data.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FeedPosition {
+    pub more_from: String,
+    pub more_sequence: String,
+    pub last_changed_to: String,
+}
+
+/// When a part of the change feed ends early: at a page boundary, once `max_pages` pages were
+/// read in this part or once `stop_at` has passed. At least one page is always read, so every
+/// part moves the position on.
+#[derive(Debug, Clone, Copy)]
+pub struct PartLimit {
+    pub max_pages: u32,
+    pub stop_at: Instant,
+}
+
+impl PartLimit {
+    /// No early end: the whole window in one part (bounded by the deadline only).
+    pub fn whole(deadline: Instant) -> Self {
+        PartLimit {
+            max_pages: u32::MAX,
+            stop_at: deadline,
+        }
+    }
+
+    /// Whether a part that has read `pages` pages stops before asking for another.
+    pub fn reached(&self, pages: u32) -> bool {
+        pages >= 1 && (pages >= self.max_pages || Instant::now() >= self.stop_at)
+    }
+}
+
+/// What one part of the change feed did, and where the feed goes on (`None`: the window is
+/// complete). Every entry the part listed has been detailed and handed to the sink.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FeedPart {
+    pub counts: FetchCounts,
+    pub more: Option<FeedPosition>,
+}
 
 /// A store platform's orders.
 pub trait Source: Send + Sync {
@@ -51,6 +106,36 @@ pub trait Source: Send + Sync {
         deadline: Instant,
         sink: &mut OrderSink<'_>,
     ) -> impl Future<Output = Result<FetchCounts, StepError>> + Send;
+
+    /// One part of [`Source::fetch_window`]: the change feed from `from` (the window's start
+    /// when `None`) until it ends or `limit` stops it at a page boundary, each listed product
+    /// order detailed and handed to `sink` before this returns, so the answer's position is a
+    /// safe place to continue from in another invocation. A product order the feed lists again
+    /// in a later part is handed on again (with its later entry).
+    ///
+    /// A source that cannot continue reads the whole window as one part (it never returns a
+    /// position, so it is never asked to continue from one).
+    fn fetch_feed_part(
+        &self,
+        account: &AccountRef,
+        window: &Window,
+        from: Option<&FeedPosition>,
+        limit: PartLimit,
+        deadline: Instant,
+        sink: &mut OrderSink<'_>,
+    ) -> impl Future<Output = Result<FeedPart, StepError>> + Send {
+        let _ = limit;
+        async move {
+            if from.is_some() {
+                return Err(StepError::new(
+                    crate::errors::ErrorName::Internal,
+                    "this order source cannot continue a window from a feed position",
+                ));
+            }
+            let counts = self.fetch_window(account, window, deadline, sink).await?;
+            Ok(FeedPart { counts, more: None })
+        }
+    }
 
     /// Every product order paid (or ordered, by `by`) in `window` (half-open), with its current
     /// detail, handed to `sink` one by one; there is no feed entry. `by` is never

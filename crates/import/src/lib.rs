@@ -3,6 +3,7 @@
 //!
 //! - [`call`]: the function's two jobs — the state machine's Plan step and one window's import.
 //! - [`handler`]: validate, fetch, stream into the payload writer, store, report counts.
+//! - [`progress`]: where a window too large for one invocation goes on in the next.
 //! - [`config`]: everything the function reads from its environment, read once.
 //! - [`credentials`]: the NAVER credential stores (Secrets Manager in Lambda, a file or the
 //!   environment locally).
@@ -13,6 +14,7 @@ pub mod call;
 pub mod config;
 pub mod credentials;
 pub mod handler;
+pub mod progress;
 
 pub use call::{ImportCall, handle_call, parse_call};
-pub use handler::{deadline_from, handle, parse_event};
+pub use handler::{Continuation, deadline_from, handle, handle_with, parse_event};

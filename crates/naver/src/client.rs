@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, FixedOffset, TimeDelta};
 use ordersync_core::clock::Clock;
 use ordersync_core::product_order::{ChangeStatus, ProductOrderDetail};
+use ordersync_core::source::{FeedPosition, PartLimit};
 use ordersync_core::time::{format_naver, kst};
 use ordersync_core::window::Window;
 use tracing::{debug, warn};
@@ -348,19 +349,31 @@ impl NaverClient {
     /// NAVER's bounds are inclusive, so the window's end is sent as `to − 1 ms`, clamped to now
     /// (NAVER rejects a future end). `lastChangedTo` is always explicit and stays the same on
     /// every page; `moreFrom` is passed back exactly as received.
+    ///
+    /// From `start` when given (a position an earlier part returned: its `lastChangedTo` is
+    /// asked again, not a new one), and only as far as `part` allows: when it stops the feed at
+    /// a page boundary, the answer is the position to go on from; `None` when the feed ended.
     pub async fn changed_pages(
         &self,
         window: &Window,
+        start: Option<&FeedPosition>,
+        part: PartLimit,
         deadline: Instant,
         pages: tokio::sync::mpsc::Sender<Vec<ChangeStatus>>,
-    ) -> Result<(), NaverError> {
-        let Some(last) = self.inclusive_end(window) else {
-            return Ok(());
+    ) -> Result<Option<FeedPosition>, NaverError> {
+        let (to, mut from, mut sequence) = match start {
+            Some(position) => (
+                position.last_changed_to.clone(),
+                position.more_from.clone(),
+                Some(position.more_sequence.clone()),
+            ),
+            None => match self.inclusive_end(window) {
+                Some(last) => (format_naver(&last), format_naver(&window.from), None),
+                None => return Ok(None),
+            },
         };
-        let to = format_naver(&last);
-        let mut from = format_naver(&window.from);
-        let mut sequence: Option<String> = None;
         let limit = FEED_PAGE.to_string();
+        let mut read = 0u32;
         loop {
             let (page, _) = self
                 .execute(
@@ -392,8 +405,9 @@ impl NaverClient {
                 )
                 .await?;
             let data = page.data.unwrap_or_default();
+            read += 1;
             if pages.send(data.last_change_statuses).await.is_err() {
-                return Ok(());
+                return Ok(None);
             }
             match data.more.or(page.more) {
                 None => break,
@@ -411,10 +425,17 @@ impl NaverClient {
                     }
                     from = more.more_from;
                     sequence = Some(more.more_sequence);
+                    if part.reached(read) {
+                        return Ok(Some(FeedPosition {
+                            more_from: from,
+                            more_sequence: sequence.unwrap_or_default(),
+                            last_changed_to: to,
+                        }));
+                    }
                 }
             }
         }
-        Ok(())
+        Ok(None)
     }
 
     /// One page (from 1) of the product orders paid (`PAYED_DATETIME`) or ordered

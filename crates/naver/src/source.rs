@@ -16,7 +16,7 @@ use ordersync_core::clock::Clock;
 use ordersync_core::errors::{ErrorName, StepError};
 use ordersync_core::product_order::{ChangeStatus, ImportedOrder};
 use ordersync_core::request::{AccountRef, RangeBy};
-use ordersync_core::source::{FetchCounts, OrderSink, Source};
+use ordersync_core::source::{FeedPart, FeedPosition, FetchCounts, OrderSink, PartLimit, Source};
 use ordersync_core::window::Window;
 use tracing::{info, warn};
 
@@ -245,6 +245,28 @@ impl<C: CredentialStore> Source for NaverSource<C> {
         deadline: Instant,
         sink: &mut OrderSink<'_>,
     ) -> Result<FetchCounts, StepError> {
+        let part = self
+            .fetch_feed_part(
+                account,
+                window,
+                None,
+                PartLimit::whole(deadline),
+                deadline,
+                sink,
+            )
+            .await?;
+        Ok(part.counts)
+    }
+
+    async fn fetch_feed_part(
+        &self,
+        account: &AccountRef,
+        window: &Window,
+        from: Option<&FeedPosition>,
+        limit: PartLimit,
+        deadline: Instant,
+        sink: &mut OrderSink<'_>,
+    ) -> Result<FeedPart, StepError> {
         let client = self.client(account).await?;
         let calls_before = client.api_calls();
         // The feed and the details endpoint have a rate limit each: read the next feed page
@@ -253,7 +275,9 @@ impl<C: CredentialStore> Source for NaverSource<C> {
         let (pages_in, mut pages) = tokio::sync::mpsc::channel(2);
         let feed_done = AtomicBool::new(false);
         let feed = async {
-            let result = client.changed_pages(window, deadline, pages_in).await;
+            let result = client
+                .changed_pages(window, from, limit, deadline, pages_in)
+                .await;
             feed_done.store(result.is_ok(), Ordering::SeqCst);
             result
         };
@@ -275,7 +299,8 @@ impl<C: CredentialStore> Source for NaverSource<C> {
                     .await?;
                 }
             }
-            // The tail only after a complete feed: a failed window is redone anyway.
+            // The tail only after a complete feed (or part of it): a failed part is redone
+            // anyway, and a part's position is only safe once all it listed is detailed.
             if feed_done.load(Ordering::SeqCst) {
                 let ids = batch.take(usize::MAX);
                 details_into(
@@ -291,7 +316,7 @@ impl<C: CredentialStore> Source for NaverSource<C> {
             Ok::<_, StepError>((counts, batch))
         };
         let (fed, detailed) = tokio::join!(feed, details);
-        fed?;
+        let more = fed?;
         let (mut counts, batch) = detailed?;
         if batch.without_id > 0 {
             warn!(
@@ -307,9 +332,11 @@ impl<C: CredentialStore> Source for NaverSource<C> {
             fetched = counts.fetched,
             missing = counts.missing,
             api_calls = counts.api_calls,
+            continued = from.is_some(),
+            more = more.is_some(),
             "window fetched"
         );
-        Ok(counts)
+        Ok(FeedPart { counts, more })
     }
 
     async fn fetch_range(

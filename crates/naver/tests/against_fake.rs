@@ -10,7 +10,7 @@ use ordersync_core::clock::{Clock, ManualClock};
 use ordersync_core::errors::{ErrorName, StepError};
 use ordersync_core::product_order::ImportedOrder;
 use ordersync_core::request::AccountRef;
-use ordersync_core::source::{FetchCounts, Source};
+use ordersync_core::source::{FeedPosition, FetchCounts, PartLimit, Source};
 use ordersync_core::window::{MAX_WINDOW, Window, split};
 use ordersync_naver::config::http_client;
 use ordersync_naver::source::{EnvCredentials, FileCredentials};
@@ -913,4 +913,91 @@ async fn the_rate_share_follows_the_imports_that_run_at_once() {
     assert_eq!(source.client(&account()).await.unwrap().rate_share(), 0.25);
     source.set_concurrency(0);
     assert_eq!(source.client(&account()).await.unwrap().rate_share(), 1.0);
+}
+
+#[tokio::test]
+async fn a_window_read_in_parts_goes_on_from_navers_position_and_reads_no_page_twice() {
+    // A pinned clock at noon KST, moved between parts, and a window that ends in the future:
+    // its end is clamped to "now", and a continuation must ask with the window's first
+    // `lastChangedTo`, not a new "now".
+    let clock = ManualClock::at(
+        chrono::DateTime::parse_from_rfc3339("2026-11-20T12:00:00+09:00")
+            .unwrap()
+            .to_utc(),
+    );
+    let shared: Arc<dyn Clock> = Arc::new(clock.clone());
+    let fake = FakeNaver::start(FakeNaverConfig {
+        orders: 5000,
+        rate_per_sec: 1000,
+        ..FakeNaverConfig::at(shared.clone())
+    })
+    .await;
+    let source = naver(&fake).with_clock(shared);
+    let (_, end) = fake.shop().span();
+    let now = clock.now().fixed_offset();
+    assert!(end < now, "the shop's days end before now");
+    let window = Window::new(now - TimeDelta::hours(20), now + TimeDelta::hours(4)).unwrap();
+    let rows = fake
+        .shop()
+        .changes_between(window.from, window.to - TimeDelta::milliseconds(1))
+        .len() as u64;
+    assert!(rows > 900, "{rows} rows: several pages");
+
+    let mut orders = Vec::new();
+    let mut position: Option<FeedPosition> = None;
+    let mut parts = 0u64;
+    let mut counts = FetchCounts::default();
+    loop {
+        let limit = PartLimit {
+            max_pages: 1,
+            stop_at: soon(60),
+        };
+        let part = source
+            .fetch_feed_part(
+                &account(),
+                &window,
+                position.as_ref(),
+                limit,
+                soon(60),
+                &mut |o| {
+                    orders.push(o);
+                    Ok(())
+                },
+            )
+            .await
+            .unwrap();
+        parts += 1;
+        counts.add(&part.counts);
+        clock.advance(TimeDelta::minutes(7));
+        match part.more {
+            Some(next) => {
+                if let Some(before) = &position {
+                    assert_eq!(next.last_changed_to, before.last_changed_to);
+                }
+                position = Some(next);
+            }
+            None => break,
+        }
+    }
+    assert_eq!(parts, rows.div_ceil(300), "one page per part");
+    assert_eq!(fake.stats().feed_calls, rows.div_ceil(300), "no page twice");
+    let ids: BTreeSet<_> = orders.iter().map(|o| o.product_order_id.clone()).collect();
+    assert_eq!(ids, expected(&fake, &window).into_keys().collect());
+    // Every part details what it listed before it ends: one partial batch per part at most.
+    assert!(fake.stats().detail_calls <= parts + (ids.len() as u64).div_ceil(300));
+    assert_eq!(counts.fetched, orders.len() as u64);
+    let sent_to: BTreeSet<String> = fake
+        .requests()
+        .iter()
+        .filter_map(|r| r.query.clone())
+        .filter(|q| q.contains("lastChangedTo"))
+        .map(|q| {
+            q.split('&')
+                .find(|kv| kv.starts_with("lastChangedTo="))
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(sent_to.len(), 1, "one question across parts: {sent_to:?}");
+    assert_eq!(fake.stats().rejected.values().sum::<u64>(), 0);
 }
