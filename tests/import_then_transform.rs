@@ -57,7 +57,9 @@ async fn hostile_shop_data_becomes_one_literal_row_per_product_order() {
                 },
                 window,
             },
-            Instant::now() + Duration::from_secs(60),
+            // A Lambda's deadline: well past the 60 s an import keeps for ending a part, so a
+            // window of several feed pages is read in one invocation.
+            Instant::now() + Duration::from_secs(600),
         )
         .await
         .unwrap();

@@ -24,7 +24,8 @@ use tracing::warn;
 
 use crate::a1;
 use crate::error::SheetsError;
-use crate::plan::Existing;
+use crate::scan::{PlanNeeds, TabIndex, TabScan};
+use crate::stream::{AnswerSink, ValueRangeStream};
 use crate::upsert::{Unguarded, WriteGuard};
 use crate::workbook::{GridChange, KeyRead, Limits, Workbook};
 pub use crate::workbook::{TabInfo, TabRead};
@@ -36,6 +37,32 @@ const LEASE_MARGIN: Duration = Duration::from_secs(2);
 const MIN_ATTEMPT: Duration = Duration::from_secs(1);
 /// A retry with less time than this left is not made: it could only time out.
 const MIN_CALL: Duration = Duration::from_millis(50);
+
+/// Our `User-Agent`: Google compresses an answer only when it holds `gzip`, as
+/// `Accept-Encoding` does.
+const USER_AGENT: &str = concat!("ordersync/", env!("CARGO_PKG_VERSION"), " (gzip)");
+
+/// The most of an error answer's body kept to read its JSON (Google's are a few hundred bytes).
+const MAX_ERROR_BODY: usize = 64 * 1024;
+
+/// The JSON of an error answer, as google-sheets4 would report it: Google's `{"error": …}` when
+/// the body is that, else a stand-in with the status (a proxy's HTML page, an empty body).
+fn error_json(status: u16, body: &[u8], gzip: bool) -> Value {
+    let body = if gzip {
+        let mut decoder = flate2::write::GzDecoder::new(Vec::new());
+        let written = std::io::Write::write_all(&mut decoder, body).is_ok();
+        match decoder.finish() {
+            Ok(out) if written => out,
+            _ => Vec::new(),
+        }
+    } else {
+        body.to_vec()
+    };
+    match serde_json::from_slice::<Value>(&body) {
+        Ok(v) if v.get("error").is_some() => v,
+        _ => serde_json::json!({"error": {"code": status, "message": "a non-JSON error answer"}}),
+    }
+}
 
 /// Production API root (`GOOGLE_SHEETS_BASE_URL` overrides it).
 pub const DEFAULT_BASE_URL: &str = "https://sheets.googleapis.com/";
@@ -136,6 +163,8 @@ pub struct SheetsClient {
     config: SheetsConfig,
     reads: AtomicU64,
     writes: AtomicU64,
+    /// Body bytes of tab reads as they crossed the wire (compressed when Google compressed).
+    bytes_read: AtomicU64,
 }
 
 enum Retry {
@@ -288,11 +317,17 @@ impl SheetsClient {
             config,
             reads: AtomicU64::new(0),
             writes: AtomicU64::new(0),
+            bytes_read: AtomicU64::new(0),
         })
     }
 
     pub fn config(&self) -> &SheetsConfig {
         &self.config
+    }
+
+    /// Body bytes of tab reads received so far, as sent (compressed when Google compressed).
+    pub fn bytes_read(&self) -> u64 {
+        self.bytes_read.load(Ordering::Relaxed)
     }
 
     /// (reads, writes) made so far, retries included.
@@ -469,31 +504,30 @@ impl SheetsClient {
         }
     }
 
-    /// The whole tab (header + data, unformatted values), or `None` when there is no such tab.
+    /// The whole tab (header + data, unformatted values) kept as `needs` asks, or `None` when
+    /// there is no such tab. One `values.get`, read as it arrives ([`crate::stream`]) and
+    /// compressed on the wire (gzip), so neither the answer nor the tab is ever held whole.
     pub async fn read_tab(
         &self,
         spreadsheet: &str,
         tab: &str,
+        needs: &PlanNeeds<'_>,
         deadline: Instant,
     ) -> Result<Option<TabRead>, SheetsError> {
-        let range = &a1::path_segment(&a1::whole_tab(tab));
+        // The same request google-sheets4's values_get makes (path percent-encoded here).
+        let url = format!(
+            "{}v4/spreadsheets/{}/values/{}?majorDimension=ROWS&valueRenderOption=UNFORMATTED_VALUE&alt=json",
+            self.config.base_url,
+            a1::path_segment(spreadsheet),
+            a1::path_segment(&a1::whole_tab(tab)),
+        );
+        let url = &url;
         let result = self
             .reading(spreadsheet, deadline, move || async move {
-                let mut status = HttpStatus::default();
-                let result = self
-                    .hub
-                    .spreadsheets()
-                    .values_get(spreadsheet, range)
-                    .major_dimension("ROWS")
-                    .value_render_option("UNFORMATTED_VALUE")
-                    .add_scope(Scope::Spreadsheet)
-                    .delegate(&mut status)
-                    .doit()
-                    .await;
-                (result, status.0)
+                self.stream_values(url, needs).await
             })
             .await;
-        let (_, values) = match result {
+        let (index, range) = match result {
             Ok(ok) => ok,
             // A missing tab is a 400 "Unable to parse range".
             Err(SheetsError::Rejected { message, .. })
@@ -503,21 +537,114 @@ impl SheetsClient {
             }
             Err(e) => return Err(e),
         };
-        let (grid_rows, grid_cols) = values
-            .range
-            .as_deref()
-            .and_then(grid_from_range)
-            .unwrap_or((0, 0));
-        let mut rows = values.values.unwrap_or_default().into_iter();
-        let header = rows.next().unwrap_or_default();
+        let (grid_rows, grid_cols) = range.as_deref().and_then(grid_from_range).unwrap_or((0, 0));
         Ok(Some(TabRead {
-            existing: Existing {
-                header,
-                rows: rows.collect(),
-            },
+            index,
             grid_rows,
             grid_cols,
         }))
+    }
+
+    /// One `values.get` of `url`, each row handed to a [`TabScan`] as it arrives. Answers in
+    /// google-sheets4's terms (its error for each failure, and the status of a failed answer),
+    /// so [`SheetsClient::retrying`] classifies it like every other call.
+    async fn stream_values(
+        &self,
+        url: &str,
+        needs: &PlanNeeds<'_>,
+    ) -> (
+        google_sheets4::Result<(TabIndex, Option<String>)>,
+        Option<u16>,
+    ) {
+        use google_sheets4::Error as E;
+        use google_sheets4::hyper::header;
+        let token = match self
+            .hub
+            .auth
+            .get_token(&[Scope::Spreadsheet.as_ref()])
+            .await
+        {
+            Ok(token) => token,
+            Err(e) => return (Err(E::MissingToken(e)), None),
+        };
+        let mut request = google_sheets4::hyper::Request::get(url)
+            // Google compresses only when both say gzip.
+            .header(header::USER_AGENT, USER_AGENT)
+            .header(header::ACCEPT_ENCODING, "gzip");
+        if let Some(token) = token {
+            request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
+        }
+        let request = match request.body(google_sheets4::common::to_body::<String>(None)) {
+            Ok(r) => r,
+            Err(e) => return (Err(E::Io(std::io::Error::other(e))), None),
+        };
+        let response = match self.hub.client.request(request).await {
+            Ok(r) => r,
+            Err(e) => return (Err(E::HttpError(e)), None),
+        };
+        let status = response.status().as_u16();
+        let gzip = response
+            .headers()
+            .get(header::CONTENT_ENCODING)
+            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"gzip"));
+        let mut body = response.into_body();
+        let mut scan = TabScan::new(needs);
+        let mut on_row = |row: Vec<Value>| scan.row(row);
+        let mut failure = (!(200..300).contains(&status)).then(Vec::new);
+        let mut sink = AnswerSink::new(ValueRangeStream::new(&mut on_row), gzip);
+        let mut broken = None;
+        loop {
+            let frame = std::future::poll_fn(|cx| {
+                google_sheets4::hyper::body::Body::poll_frame(std::pin::Pin::new(&mut body), cx)
+            })
+            .await;
+            let data = match frame {
+                None => break,
+                Some(Err(e)) => return (Err(E::Io(std::io::Error::other(e))), None),
+                Some(Ok(frame)) => match frame.into_data() {
+                    Ok(data) => data,
+                    Err(_) => continue,
+                },
+            };
+            self.bytes_read
+                .fetch_add(data.len() as u64, Ordering::Relaxed);
+            match &mut failure {
+                // An error answer is small: keep its bytes (up to a bound) to read its JSON.
+                Some(bytes) => {
+                    let room = MAX_ERROR_BODY.saturating_sub(bytes.len());
+                    bytes.extend_from_slice(&data[..data.len().min(room)]);
+                }
+                None if broken.is_none() => {
+                    if let Err(e) = sink.write_chunk(&data) {
+                        broken = Some(e);
+                    }
+                }
+                None => {}
+            }
+        }
+        if let Some(bytes) = failure {
+            return (
+                Err(E::BadRequest(error_json(status, &bytes, gzip))),
+                Some(status),
+            );
+        }
+        let finished = match broken {
+            Some(e) => {
+                drop(sink);
+                Err(e)
+            }
+            None => sink.finish(),
+        };
+        match finished {
+            Ok((range, _)) => (Ok((scan.finish(), range)), None),
+            Err(e) => (
+                Err(E::JsonDecodeError(
+                    e.to_string(),
+                    serde_json::Error::io(std::io::Error::other(e)),
+                )),
+                None,
+            ),
+        }
     }
 
     /// Row 1 and the key column over grid rows `first..=last`, in one `values.batchGet` of two
@@ -752,9 +879,10 @@ impl Workbook for SheetsClient {
         &self,
         spreadsheet: &str,
         tab: &str,
+        needs: &PlanNeeds<'_>,
         deadline: Instant,
     ) -> Result<Option<TabRead>, SheetsError> {
-        SheetsClient::read_tab(self, spreadsheet, tab, deadline).await
+        SheetsClient::read_tab(self, spreadsheet, tab, needs, deadline).await
     }
 
     async fn read_keys(

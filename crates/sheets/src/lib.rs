@@ -2,6 +2,9 @@
 //!
 //! - [`a1`]: A1 notation and URL-safe ranges.
 //! - [`plan`]: the pure decision — which header cells and rows to write where.
+//! - [`scan`]: what is kept of a tab read row by row (our keys' rows and cell digests, counts),
+//!   so insert's memory does not grow with the tab.
+//! - [`stream`]: a `values.get` answer cut into rows as it arrives (gzip-decoded on the way).
 //! - [`workbook`]: the seam — the [`Workbook`] trait, exactly the calls the upsert makes.
 //! - [`client`]: google-sheets4 + yup-oauth2, scoped to spreadsheets, retried within a deadline;
 //!   the [`Workbook`] the Lambda uses.
@@ -19,6 +22,8 @@ pub mod error;
 pub mod memory;
 pub mod moved;
 pub mod plan;
+pub mod scan;
+pub mod stream;
 pub mod upsert;
 pub mod workbook;
 

@@ -23,7 +23,8 @@ use google_sheets4::api::ValueRange;
 use serde_json::Value;
 
 use crate::error::SheetsError;
-use crate::plan::{Existing, cell_text};
+use crate::plan::cell_text;
+use crate::scan::{PlanNeeds, TabIndex};
 use crate::upsert::{MAX_REQUEST_BYTES, WriteGuard, same_title};
 use crate::workbook::{GridChange, KeyRead, Limits, TabInfo, TabRead, Workbook};
 
@@ -442,6 +443,7 @@ impl Workbook for MemoryWorkbook {
         &self,
         spreadsheet: &str,
         tab: &str,
+        needs: &PlanNeeds<'_>,
         _deadline: Instant,
     ) -> Result<Option<TabRead>, SheetsError> {
         self.reads.fetch_add(1, Ordering::Relaxed);
@@ -452,13 +454,8 @@ impl Workbook for MemoryWorkbook {
         let Some(found) = state.tabs.iter().find(|t| t.info.title == tab) else {
             return Ok(None);
         };
-        let mut rows = trimmed(&found.cells).into_iter();
-        let header = rows.next().unwrap_or_default();
         Ok(Some(TabRead {
-            existing: Existing {
-                header,
-                rows: rows.collect(),
-            },
+            index: TabIndex::of_rows(trimmed(&found.cells), needs),
             grid_rows: found.info.rows,
             grid_cols: found.info.cols,
         }))
@@ -644,27 +641,37 @@ mod tests {
         )
         .await
         .unwrap();
+        let needs = PlanNeeds {
+            headers: &[],
+            key_index: 0,
+            keys: Default::default(),
+        };
         let read = book
-            .read_tab(BOOK, "It's #1", soon())
+            .read_tab(BOOK, "It's #1", &needs, soon())
             .await
             .unwrap()
             .unwrap();
         // RAW keeps text as typed (no formula, no number), "" is empty, trailing empties go.
+        let header = vec![json!("=SUM(A1)"), json!("007"), json!(3), json!(true)];
+        assert_eq!(read.index.header, header);
         assert_eq!(
-            read.existing.header,
-            [json!("=SUM(A1)"), json!("007"), json!(3), json!(true)]
-        );
-        assert_eq!(
-            read.existing.rows,
+            book.values("It's #1").unwrap(),
             [
+                header,
                 vec![json!(""), json!(""), json!(2.5)],
                 vec![json!(2026110112345678_i64)]
             ]
         );
+        assert_eq!((read.index.rows, read.index.last_filled), (2, Some(1)));
         assert_eq!((read.grid_rows, read.grid_cols), (5, 4));
-        assert_eq!(book.read_tab(BOOK, "it's #1", soon()).await.unwrap(), None);
+        assert_eq!(
+            book.read_tab(BOOK, "it's #1", &needs, soon())
+                .await
+                .unwrap(),
+            None
+        );
         assert!(matches!(
-            book.read_tab("other", "It's #1", soon()).await,
+            book.read_tab("other", "It's #1", &needs, soon()).await,
             Err(SheetsError::NotFound { .. })
         ));
         assert_eq!(book.calls(), (3, 1));

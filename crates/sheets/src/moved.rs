@@ -14,21 +14,18 @@
 //! [`Workbook`]: crate::workbook::Workbook
 //! [`Workbook::read_keys`]: crate::workbook::Workbook::read_keys
 
-use crate::plan::{Existing, Plan, cell_text};
+use crate::plan::{Plan, cell_text};
 use crate::workbook::KeyRead;
 
 /// Rows the check compares: grid rows `first..=last` (0-based; row 0 is the header).
 pub type Span = (usize, usize);
 
-/// `None` when the sheet still holds what `plan` (made from `existing`) expects over `span`;
-/// otherwise what moved, for the log. A new row may already hold the key an earlier request of
-/// this plan put there.
-pub fn what_moved(
-    read: &KeyRead,
-    existing: &Existing,
-    plan: &Plan<'_>,
-    span: Span,
-) -> Option<String> {
+/// `None` when the sheet still holds what `plan` expects over `span`; otherwise what moved, for
+/// the log. Each row the plan writes there must still hold its key: the key the plan matched
+/// for an update in place, nothing (or this plan's own key, which an earlier request of it put
+/// there) for a new row. Rows in the span that the plan does not write are not compared: what
+/// they hold cannot redirect a write.
+pub fn what_moved(read: &KeyRead, plan: &Plan<'_>, span: Span) -> Option<String> {
     let text = |v: Option<&serde_json::Value>| {
         v.map(|v| cell_text(v).trim().to_owned())
             .unwrap_or_default()
@@ -42,20 +39,18 @@ pub fn what_moved(
             ));
         }
     }
-    let key_col = plan.expect.key_col;
     let (first, last) = span;
     for r in first.max(1)..=last {
-        let was = text(existing.rows.get(r - 1).and_then(|row| row.get(key_col)));
+        let Some(ours) = key_written_at(plan, r) else {
+            continue;
+        };
         let now = text(read.keys.get(r - first));
-        if now == was {
+        let new_row = r >= plan.expect.first_new_row;
+        let was = if new_row { "" } else { ours };
+        if now == was || (new_row && now == ours) {
             continue;
         }
-        let ours = r >= plan.expect.first_new_row
-            && was.is_empty()
-            && key_written_at(plan, r) == Some(now.as_str());
-        if !ours {
-            return Some(format!("row {}: key `{now}` where `{was}` was", r + 1));
-        }
+        return Some(format!("row {}: key `{now}` where `{was}` was", r + 1));
     }
     None
 }
@@ -74,7 +69,7 @@ fn key_written_at<'p>(plan: &'p Plan<'_>, r: usize) -> Option<&'p str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::plan;
+    use crate::plan::{Existing, plan};
     use ordersync_core::rows::{Cell, SheetRow};
     use serde_json::{Value, json};
 
@@ -116,31 +111,28 @@ mod tests {
         let p = plan(&existing, &headers(), 0, rows).unwrap();
         let header = ["상품주문번호", "상태", "메모"];
         // Grid row 2 (key 2) is updated and row 4 (key 4) appended: the span is rows 2..=4.
-        assert_eq!(
-            what_moved(&read(&header, &["2", "3"]), &existing, &p, (2, 4)),
-            None
-        );
+        assert_eq!(what_moved(&read(&header, &["2", "3"]), &p, (2, 4)), None);
         // The appended key already there (an earlier request of this plan wrote it).
         assert_eq!(
-            what_moved(&read(&header, &["2", "3", "4"]), &existing, &p, (2, 4)),
+            what_moved(&read(&header, &["2", "3", "4"]), &p, (2, 4)),
             None
         );
         // A sort moved the rows: key 3 where 2 was.
-        let moved = what_moved(&read(&header, &["3", "2"]), &existing, &p, (2, 4)).unwrap();
+        let moved = what_moved(&read(&header, &["3", "2"]), &p, (2, 4)).unwrap();
         assert!(moved.contains("row 3"), "{moved}");
         // A row inserted above: everything shifted down; a stranger's key in our new row.
-        assert!(what_moved(&read(&header, &["", "2", "3"]), &existing, &p, (2, 4)).is_some());
-        assert!(what_moved(&read(&header, &["2", "3", "9"]), &existing, &p, (2, 4)).is_some());
+        assert!(what_moved(&read(&header, &["", "2", "3"]), &p, (2, 4)).is_some());
+        assert!(what_moved(&read(&header, &["2", "3", "9"]), &p, (2, 4)).is_some());
         // A column inserted before ours.
         let shifted = read(&["", "상품주문번호", "상태"], &["2", "3"]);
-        let moved = what_moved(&shifted, &existing, &p, (2, 4)).unwrap();
+        let moved = what_moved(&shifted, &p, (2, 4)).unwrap();
         assert!(moved.contains("row 1"), "{moved}");
         // A key typed as a number still reads as the same key.
         let numeric = KeyRead {
             header: header.iter().map(|h| json!(h)).collect(),
             keys: vec![json!(2), Value::String(" 3 ".into())],
         };
-        assert_eq!(what_moved(&numeric, &existing, &p, (2, 4)), None);
+        assert_eq!(what_moved(&numeric, &p, (2, 4)), None);
     }
 
     #[test]
@@ -152,26 +144,13 @@ mod tests {
         };
         let p = plan(&existing, &headers(), 0, rows).unwrap();
         assert_eq!(
-            what_moved(&read(&["상품주문번호"], &["1"]), &existing, &p, (1, 1)),
+            what_moved(&read(&["상품주문번호"], &["1"]), &p, (1, 1)),
             None
         );
         assert_eq!(
-            what_moved(
-                &read(&["상품주문번호", "상태"], &["1"]),
-                &existing,
-                &p,
-                (1, 1)
-            ),
+            what_moved(&read(&["상품주문번호", "상태"], &["1"]), &p, (1, 1)),
             None
         );
-        assert!(
-            what_moved(
-                &read(&["상품주문번호", "내 메모"], &["1"]),
-                &existing,
-                &p,
-                (1, 1)
-            )
-            .is_some()
-        );
+        assert!(what_moved(&read(&["상품주문번호", "내 메모"], &["1"]), &p, (1, 1)).is_some());
     }
 }

@@ -22,8 +22,10 @@ use ordersync_core::latest::LatestPerKey;
 use ordersync_core::rows::{Cell, SheetRow};
 use serde_json::Value;
 
+use crate::scan::{PlanNeeds, TabIndex};
+
 /// A cell no person filled: blank, or an unticked checkbox (`FALSE`).
-fn untouched(value: &Value) -> bool {
+pub(crate) fn untouched(value: &Value) -> bool {
     match value {
         Value::Null | Value::Bool(false) => true,
         Value::String(s) => s.is_empty(),
@@ -31,8 +33,9 @@ fn untouched(value: &Value) -> bool {
     }
 }
 
-/// What the plan needs from the tab: its header row and data rows, as read with
-/// `UNFORMATTED_VALUE` (numbers are JSON numbers), trailing empties trimmed.
+/// A tab held in memory: its header row and data rows, as read with `UNFORMATTED_VALUE`
+/// (numbers are JSON numbers), trailing empties trimmed. The upsert never holds a tab like this
+/// (it keeps a [`TabIndex`]); tests and [`plan`] use it to state a tab plainly.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Existing {
     pub header: Vec<Value>,
@@ -158,6 +161,10 @@ pub fn cell_text(value: &Value) -> String {
     }
 }
 
+/// The plan's comparison of a sheet cell with ours, on the cells themselves. The upsert compares
+/// digests ([`crate::scan::CellDigest::matches`]) with the same rules; a test holds the two
+/// together.
+#[cfg(test)]
 fn same(existing: Option<&Value>, wanted: &Cell) -> bool {
     match (existing, wanted) {
         // Not known to this import: whatever the sheet holds stays.
@@ -198,17 +205,29 @@ pub fn plan<'a>(
     key_index: usize,
     rows: &'a [SheetRow],
 ) -> Result<Plan<'a>, HeaderError> {
-    let found = locate_headers(existing, headers)?;
-    check_key_header(existing, &found, &headers[key_index])?;
-    let layout = place_headers(existing, headers, found);
+    let needs = PlanNeeds::new(headers, key_index, rows);
+    let all = std::iter::once(existing.header.clone()).chain(existing.rows.iter().cloned());
+    plan_index(&TabIndex::of_rows(all, &needs), headers, key_index, rows)
+}
+
+/// [`plan`] from what the upsert keeps of the tab ([`TabIndex`], built for these `headers`,
+/// `key_index` and `rows`).
+pub fn plan_index<'a>(
+    index: &TabIndex,
+    headers: &[String],
+    key_index: usize,
+    rows: &'a [SheetRow],
+) -> Result<Plan<'a>, HeaderError> {
+    let found = locate_headers(&index.header, headers)?;
+    check_key_header(index, &found, &headers[key_index])?;
+    let layout = place_headers(&index.header, headers, found);
     let key_col = layout.sheet_col[key_index];
-    let keys = index_keys(existing, key_col);
     let wanted = latest_per_key(rows);
-    let diff = diff_rows(existing, &keys.row_of, &layout.sheet_col, wanted);
+    let diff = diff_rows(index, wanted);
     let row_writes = group_blocks(&diff.writes, &layout.sheet_col);
     let expect = Expect {
         key_col,
-        first_new_row: first_free_row(existing),
+        first_new_row: first_free_row(index),
         headers: headers
             .iter()
             .zip(&layout.sheet_col)
@@ -222,7 +241,7 @@ pub fn plan<'a>(
         appended: diff.appended,
         updated: diff.updated,
         unchanged: diff.unchanged,
-        duplicate_keys: keys.duplicates,
+        duplicate_keys: index.duplicates.clone(),
         needed_rows: diff.next_row.max(1),
         needed_cols: layout
             .next_col
@@ -232,12 +251,12 @@ pub fn plan<'a>(
 
 /// Where each managed header already is in row 1 (by trimmed text; a blank cell is no header).
 /// A managed header found twice is refused: rows could not be matched by it.
-fn locate_headers<'h>(
-    existing: &Existing,
+pub(crate) fn locate_headers<'h>(
+    header: &[Value],
     headers: &'h [String],
 ) -> Result<HashMap<&'h str, usize>, HeaderError> {
     let mut position: HashMap<&str, usize> = HashMap::new();
-    for (col, value) in existing.header.iter().enumerate() {
+    for (col, value) in header.iter().enumerate() {
         let text = cell_text(value);
         let text = text.trim();
         if text.is_empty() {
@@ -260,18 +279,14 @@ fn locate_headers<'h>(
 /// Without the key header in row 1, rows below that hold data cannot be matched: labelling them
 /// with our headers, or appending every order under them again, would both be wrong.
 fn check_key_header(
-    existing: &Existing,
+    index: &TabIndex,
     found: &HashMap<&str, usize>,
     key_header: &str,
 ) -> Result<(), HeaderError> {
     if found.contains_key(key_header) {
         return Ok(());
     }
-    let rows = existing
-        .rows
-        .iter()
-        .filter(|r| r.iter().any(|v| !cell_text(v).trim().is_empty()))
-        .count();
+    let rows = index.rows_with_data;
     if rows > 0 {
         return Err(HeaderError::MissingKey {
             key: key_header.to_owned(),
@@ -282,9 +297,9 @@ fn check_key_header(
 }
 
 /// Where the managed columns are, once the missing headers are placed.
-struct Layout {
+pub(crate) struct Layout {
     /// For each managed header (in cell order), its sheet column.
-    sheet_col: Vec<usize>,
+    pub(crate) sheet_col: Vec<usize>,
     /// The headers to add, with the column each goes to.
     added: Vec<(usize, String)>,
     /// The first column after the header row's cells and the added headers.
@@ -293,12 +308,12 @@ struct Layout {
 
 /// Gives every managed header a column: its own when row 1 has it, else the next one after the
 /// last header cell (so a seller's columns are never overwritten by a new header).
-fn place_headers<'h>(
-    existing: &Existing,
+pub(crate) fn place_headers<'h>(
+    header: &[Value],
     headers: &'h [String],
     mut position: HashMap<&'h str, usize>,
 ) -> Layout {
-    let mut next_col = existing.header.len();
+    let mut next_col = header.len();
     let mut added = Vec::new();
     let sheet_col: Vec<usize> = headers
         .iter()
@@ -339,38 +354,6 @@ fn header_writes(added: &[(usize, String)]) -> Vec<BlockWrite> {
         .collect()
 }
 
-/// The sheet's keys.
-struct KeyIndex {
-    /// Each key's first data row (0-based among the data rows).
-    row_of: HashMap<String, usize>,
-    /// Keys found in more than one row, in the order they were found.
-    duplicates: Vec<String>,
-}
-
-/// Indexes the keys in the sheet's key column. A key a person copied into a second row is
-/// matched by its first row (updated there) and reported, never deleted: the rows are theirs.
-fn index_keys(existing: &Existing, key_col: usize) -> KeyIndex {
-    let mut index = KeyIndex {
-        row_of: HashMap::new(),
-        duplicates: Vec::new(),
-    };
-    for (i, row) in existing.rows.iter().enumerate() {
-        let key = row.get(key_col).map(cell_text).unwrap_or_default();
-        let key = key.trim();
-        if key.is_empty() {
-            continue;
-        }
-        if index.row_of.contains_key(key) {
-            if !index.duplicates.iter().any(|k| k == key) {
-                index.duplicates.push(key.to_owned());
-            }
-        } else {
-            index.row_of.insert(key.to_owned(), i);
-        }
-    }
-    index
-}
-
 /// One wanted row per key: a later row for the same key wins (a later window is a later
 /// change), in the place of the first ([`ordersync_core::latest`]).
 fn latest_per_key<'a>(rows: &'a [SheetRow]) -> Vec<&'a SheetRow> {
@@ -398,40 +381,29 @@ struct Diff<'a> {
 /// data-validation column formatted far down reads back as `FALSE` under UNFORMATTED_VALUE in
 /// rows that look empty; counting those, new orders would land under hundreds of visually empty
 /// rows.
-fn first_free_row(existing: &Existing) -> usize {
-    existing
-        .rows
-        .iter()
-        .rposition(|r| r.iter().any(|v| !untouched(v)))
-        .map_or(1, |i| i + 2)
+fn first_free_row(index: &TabIndex) -> usize {
+    index.last_filled.map_or(1, |i| i + 2)
 }
 
 /// Decides each wanted row: unchanged (its managed cells equal the sheet's), updated in its
 /// row (any managed cell differs; all of them are rewritten), or appended.
-fn diff_rows<'a>(
-    existing: &Existing,
-    row_of: &HashMap<String, usize>,
-    sheet_col: &[usize],
-    wanted: Vec<&'a SheetRow>,
-) -> Diff<'a> {
+fn diff_rows<'a>(index: &TabIndex, wanted: Vec<&'a SheetRow>) -> Diff<'a> {
     let mut diff = Diff {
         writes: Vec::new(),
         appended: 0,
         updated: 0,
         unchanged: 0,
-        next_row: first_free_row(existing),
+        next_row: first_free_row(index),
     };
     for row in wanted {
-        match row_of.get(row.key.as_str()) {
-            Some(&i) => {
-                let current = &existing.rows[i];
-                let equal =
-                    (0..sheet_col.len()).all(|h| same(current.get(sheet_col[h]), &row.cells[h]));
+        match index.found.get(row.key.as_str()) {
+            Some(found) => {
+                let equal = (0..found.cells.len()).all(|h| found.matches(h, &row.cells[h]));
                 if equal {
                     diff.unchanged += 1;
                 } else {
                     diff.updated += 1;
-                    diff.writes.push((i + 1, row));
+                    diff.writes.push((found.row + 1, row));
                 }
             }
             None => {
@@ -503,6 +475,68 @@ fn group_blocks<'a>(writes: &[(usize, &'a SheetRow)], sheet_col: &[usize]) -> Ve
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// The upsert compares digests of the sheet's cells ([`crate::scan`]); they must decide
+    /// exactly as the comparison on the cells themselves does, pair by pair.
+    #[test]
+    fn digests_compare_as_the_cells_do() {
+        let values = [
+            None,
+            Some(json!(null)),
+            Some(json!("")),
+            Some(json!(" ")),
+            Some(json!("abc")),
+            Some(json!("5")),
+            Some(json!(" 5")),
+            Some(json!("5 ")),
+            Some(json!("-3")),
+            Some(json!("TRUE")),
+            Some(json!("FALSE")),
+            Some(json!(true)),
+            Some(json!(false)),
+            Some(json!(5)),
+            Some(json!(5.0)),
+            Some(json!(5.5)),
+            Some(json!(0)),
+            Some(json!(-0.0)),
+            Some(json!(-3)),
+            Some(json!(2026110112345678_i64)),
+            Some(json!(2.026110112345678e15)),
+            Some(json!("2026110112345678")),
+            Some(json!([1])),
+        ];
+        let cells = [
+            Cell::Text(String::new()),
+            Cell::Text(" ".into()),
+            Cell::Text("5".into()),
+            Cell::Text(" 5".into()),
+            Cell::Text("abc".into()),
+            Cell::Text("TRUE".into()),
+            Cell::Text("FALSE".into()),
+            Cell::Text("2026110112345678".into()),
+            Cell::Number(5),
+            Cell::Number(0),
+            Cell::Number(-3),
+            Cell::Number(2026110112345678),
+            Cell::Keep(ordersync_core::rows::Kept {}),
+        ];
+        for value in &values {
+            let digest = crate::scan::CellDigest::of(value.as_ref());
+            let trimmed = match value {
+                Some(Value::String(s)) if s.trim() != s => {
+                    Some(crate::scan::CellDigest::of(Some(&json!(s.trim()))))
+                }
+                _ => None,
+            };
+            for cell in &cells {
+                assert_eq!(
+                    digest.matches(trimmed, cell),
+                    same(value.as_ref(), cell),
+                    "{value:?} vs {cell:?}"
+                );
+            }
+        }
+    }
 
     fn headers() -> Vec<String> {
         ["상품주문번호", "상태", "수량"]

@@ -23,7 +23,8 @@ use tracing::{info, warn};
 use crate::a1;
 use crate::client::to_value;
 use crate::error::SheetsError;
-use crate::plan::{BlockWrite, Existing, Plan, RowsWrite, plan};
+use crate::plan::{BlockWrite, Plan, RowsWrite, plan_index};
+use crate::scan::{PlanNeeds, TabIndex};
 use crate::workbook::{GridChange, TabInfo, TabRead, Workbook};
 
 /// Google recommends requests of at most 2 MB.
@@ -244,21 +245,22 @@ pub async fn try_upsert<W: Workbook>(
     let mut earlier: HashMap<&str, bool> = HashMap::new();
     let mut replans = 0;
     let mut workbook_cells = None;
+    // What the plan needs of the tab: the tab itself is never held (crate::scan).
+    let needs = PlanNeeds::new(target.headers, target.key_index, rows);
     let (plan_counts, duplicates) = loop {
         let read = book
-            .read_tab(target.spreadsheet, target.tab, deadline)
+            .read_tab(target.spreadsheet, target.tab, &needs, deadline)
             .await?;
-        // Borrowed, not copied: the tab can hold hundreds of thousands of rows.
-        let empty = Existing::default();
-        let existing = read.as_ref().map_or(&empty, |r| &r.existing);
-        let plan = plan(existing, target.headers, target.key_index, rows)
+        let empty = TabIndex::default();
+        let index = read.as_ref().map_or(&empty, |r| &r.index);
+        let plan = plan_index(index, target.headers, target.key_index, rows)
             .map_err(|e| SheetsError::Sheet(e.to_string()))?;
         if let Some(cells) =
             ensure_grid(book, target, read.as_ref(), &plan, deadline, guard).await?
         {
             workbook_cells = Some(cells);
         }
-        match write_blocks(book, target, &plan, existing, deadline, guard, &mut earlier).await? {
+        match write_blocks(book, target, &plan, deadline, guard, &mut earlier).await? {
             None => break (counts(&plan, &earlier), plan.duplicate_keys.len() as u64),
             Some(what) if replans < MAX_REPLANS => {
                 replans += 1;
@@ -499,7 +501,6 @@ async fn write_blocks<'a, W: Workbook>(
     book: &W,
     target: &Target<'_>,
     plan: &Plan<'a>,
-    existing: &Existing,
     deadline: Instant,
     guard: &mut impl WriteGuard,
     earlier: &mut HashMap<&'a str, bool>,
@@ -522,7 +523,7 @@ async fn write_blocks<'a, W: Workbook>(
                 deadline,
             )
             .await?;
-        if let Some(what) = crate::moved::what_moved(&read, existing, plan, span) {
+        if let Some(what) = crate::moved::what_moved(&read, plan, span) {
             // Only the rows those requests held: a tall block can be split across requests.
             let sent = layout[..done]
                 .iter()

@@ -20,7 +20,7 @@ use std::time::Instant;
 use google_sheets4::api::ValueRange;
 
 use crate::error::SheetsError;
-use crate::plan::Existing;
+use crate::scan::{PlanNeeds, TabIndex};
 use crate::upsert::WriteGuard;
 
 /// A tab as the sheet describes it.
@@ -33,10 +33,10 @@ pub struct TabInfo {
     pub frozen_rows: usize,
 }
 
-/// A tab's contents plus its grid size (from the range the API echoes).
+/// What the plan keeps of a tab's contents, plus its grid size (from the range the API echoes).
 #[derive(Debug, Clone, PartialEq)]
 pub struct TabRead {
-    pub existing: Existing,
+    pub index: TabIndex,
     pub grid_rows: usize,
     pub grid_cols: usize,
 }
@@ -93,12 +93,14 @@ pub trait Workbook: Sync {
     /// (reads, writes) made so far, retries included: the run summary reports the difference.
     fn calls(&self) -> (u64, u64);
 
-    /// The whole tab (header + data, unformatted values, trailing empties trimmed) and its grid
-    /// size, or `None` when the spreadsheet has no tab of exactly this title.
+    /// The whole tab (header + data, unformatted values, trailing empties trimmed), kept as
+    /// `needs` asks ([`crate::scan`]: never the whole tab in memory), and its grid size, or
+    /// `None` when the spreadsheet has no tab of exactly this title.
     fn read_tab(
         &self,
         spreadsheet: &str,
         tab: &str,
+        needs: &PlanNeeds<'_>,
         deadline: Instant,
     ) -> impl Future<Output = Result<Option<TabRead>, SheetsError>> + Send;
 

@@ -825,3 +825,80 @@ async fn a_person_moving_rows_between_our_read_and_our_write_never_redirects_a_w
         }
     }
 }
+
+#[tokio::test]
+async fn a_large_tab_is_read_compressed_and_kept_only_as_the_plan_needs() {
+    let (fake, client) = setup(FakeGoogleConfig::default()).await;
+    let h = headers();
+    // 5,000 orders and a seller's memo column; then a run that touches three of them.
+    let rows: Vec<_> = (0..5000)
+        .map(|i| row(i, "결제완료", "텀블러 세트", 1))
+        .collect();
+    upsert(&client, &target("big", &h), &rows, soon(), &mut Unguarded)
+        .await
+        .unwrap();
+    let mut grid = fake.values(SID, "big");
+    grid[0].push("내 메모".into());
+    grid[2].resize(4, String::new());
+    grid[2].push("  ".into()); // blank to a person, but not an unticked checkbox
+    fake.set_values(SID, "big", grid);
+
+    let touched = vec![
+        row(1, "배송중", "텀블러 세트", 1),
+        row(2, "결제완료", "텀블러 세트", 1),
+        row(7777, "결제완료", "새 상품", 2),
+    ];
+    let needs = ordersync_sheets::scan::PlanNeeds::new(&h, 0, &touched);
+    let before = fake.stats();
+    let bytes_before = client.bytes_read();
+    let read = client
+        .read_tab(SID, "big", &needs, soon())
+        .await
+        .unwrap()
+        .unwrap();
+    let after = fake.stats();
+    assert_eq!(
+        after.gzip_answers - before.gzip_answers,
+        1,
+        "asked for gzip"
+    );
+    let wire = after.answer_bytes - before.answer_bytes;
+    assert_eq!(
+        wire,
+        client.bytes_read() - bytes_before,
+        "counted alike at both ends"
+    );
+    let plain = serde_json::to_vec(&serde_json::json!({"values": fake.values(SID, "big")}))
+        .unwrap()
+        .len() as u64;
+    assert!(
+        wire * 4 < plain,
+        "{wire} bytes on the wire for {plain} of JSON"
+    );
+
+    // Every row counted, only our keys kept (two found, one new), the last filled row found.
+    let index = &read.index;
+    assert_eq!(index.rows, 5000);
+    assert_eq!(index.last_filled, Some(4999));
+    let mut found: Vec<&str> = index.found.keys().map(|k| &**k).collect();
+    found.sort();
+    assert_eq!(found, [touched[0].key.as_str(), touched[1].key.as_str()]);
+    assert_eq!(index.found[touched[0].key.as_str()].row, 1);
+
+    // And the upsert decides from that: one update, one unchanged, one append.
+    let s = upsert(
+        &client,
+        &target("big", &h),
+        &touched,
+        soon(),
+        &mut Unguarded,
+    )
+    .await
+    .unwrap();
+    assert_eq!((s.appended, s.updated, s.unchanged), (1, 1, 1), "{s:?}");
+    let grid = fake.values(SID, "big");
+    assert_eq!(grid.len(), 5002);
+    assert_eq!(grid[2][1], "배송중");
+    assert_eq!(grid[2][4], "  ", "the seller's cell is theirs");
+    assert_eq!(grid[5001][0], touched[2].key);
+}

@@ -232,6 +232,12 @@ pub struct GoogleStats {
     pub ranges_written: Vec<String>,
     /// Edits made by [`FakeGoogle::person_edits_after`].
     pub person_edits: u64,
+    /// Body bytes of Sheets answers as sent (compressed when the client asked for gzip).
+    pub answer_bytes: u64,
+    /// The same answers' body bytes before compression.
+    pub answer_plain_bytes: u64,
+    /// Sheets answers sent gzip-compressed.
+    pub gzip_answers: u64,
 }
 
 /// The server's shared state.

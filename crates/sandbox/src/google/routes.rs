@@ -69,9 +69,47 @@ pub(crate) async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> R
     match route {
         Route::Token => token(&shared, &parts, &bytes).await,
         Route::Sheets { method, id, range } => {
-            sheets(&shared, &parts, method, &id, range.as_deref(), &bytes).await
+            let answer = sheets(&shared, &parts, method, &id, range.as_deref(), &bytes).await;
+            encode(&shared, &parts.headers, answer).await
         }
     }
+}
+
+/// Google compresses an answer only for a client that says `gzip` in both `Accept-Encoding`
+/// and `User-Agent` (reference §7); the bytes each answer puts on the wire are counted.
+async fn encode(shared: &Shared, headers: &HeaderMap, answer: Response) -> Response {
+    use http_body_util::BodyExt;
+    let says_gzip = |name: hyper::header::HeaderName| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.to_ascii_lowercase().contains("gzip"))
+    };
+    let gzip = says_gzip(hyper::header::ACCEPT_ENCODING) && says_gzip(hyper::header::USER_AGENT);
+    let (mut parts, body) = answer.into_parts();
+    let Ok(collected) = body.collect().await;
+    let mut bytes = collected.to_bytes();
+    let plain = bytes.len() as u64;
+    if gzip {
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        if std::io::Write::write_all(&mut encoder, &bytes).is_ok()
+            && let Ok(zipped) = encoder.finish()
+        {
+            bytes = Bytes::from(zipped);
+            parts.headers.insert(
+                hyper::header::CONTENT_ENCODING,
+                hyper::header::HeaderValue::from_static("gzip"),
+            );
+            parts.headers.remove(hyper::header::CONTENT_LENGTH);
+        }
+    }
+    let stats = &mut lock(&shared.state).stats;
+    stats.answer_bytes += bytes.len() as u64;
+    stats.answer_plain_bytes += plain;
+    if gzip {
+        stats.gzip_answers += 1;
+    }
+    Response::from_parts(parts, http_body_util::Full::new(bytes))
 }
 
 async fn read_body(
