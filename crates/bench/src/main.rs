@@ -32,6 +32,7 @@ mod chart;
 mod e2e;
 mod import;
 mod insert;
+mod insert_scale;
 mod naver_floor;
 mod package;
 mod report;
@@ -101,6 +102,17 @@ enum Command {
         rows: u64,
         #[arg(long, default_value_t = 150)]
         latency_ms: u64,
+    },
+    /// The insert Lambda at scale: tabs of `tabs` rows (`max`: the most Google's 10M cells
+    /// allow) × `write` rows to write × 0 / 10 / 100 % changed; calls, bytes, peak RSS, wall.
+    /// Writes `out`, which the report puts into BENCHMARKS.md.
+    InsertScale {
+        #[arg(long, value_delimiter = ',', default_value = "10000,100000,max")]
+        tabs: Vec<String>,
+        #[arg(long, default_value_t = 100_000)]
+        write: usize,
+        #[arg(long, default_value = "benchmarks/insert-scale.md")]
+        out: PathBuf,
     },
     /// Syncs of one tab through the real ASL at NAVER's 2 requests/s: a backfill, incremental
     /// syncs on a 10-minute schedule, a quiet sync; calls beside the protocol minimum.
@@ -195,6 +207,26 @@ fn main() {
             latency_ms,
         } => sync::run(orders, days, changes_per_hour, syncs, latency_ms),
         Command::Insert { rows, latency_ms } => insert::run(rows, latency_ms),
+        Command::InsertScale { tabs, write, out } => {
+            let cols = ordersync_core::columns::ColumnChoice::default()
+                .resolve()
+                .expect("standard columns")
+                .len();
+            let tabs: Vec<usize> = tabs
+                .iter()
+                .map(|t| match t.as_str() {
+                    "max" => insert_scale::max_tab_rows(cols),
+                    n => n.parse().expect("a tab size is a number of rows or `max`"),
+                })
+                .collect();
+            let binaries = package::build();
+            let insert = &binaries
+                .iter()
+                .find(|(n, _)| n == "insert")
+                .expect("insert built")
+                .1;
+            print!("{}", insert_scale::run(insert, &tabs, write, &out));
+        }
         Command::Transform { orders, runs } => transform(orders, runs),
         Command::TransformChild { dir, event } => {
             let store = DirStore::new(&dir).expect("bench store");

@@ -298,6 +298,11 @@ fn markdown(
             mark(peak.iter().all(|&k| mib(k) <= PEAK_MB)),
         );
     }
+    // The insert at scale takes its own run (`insert-scale`, ~15 minutes): its last table.
+    let scale = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../benchmarks/insert-scale.md");
+    if let Ok(table) = std::fs::read_to_string(scale) {
+        let _ = writeln!(s, "\n## Insert at scale\n\n{}", table.trim_end());
+    }
     s.push_str(PROOF);
     s
 }
