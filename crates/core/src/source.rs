@@ -83,6 +83,22 @@ impl PartLimit {
     }
 }
 
+/// [`Source::fetch_window`] of a source that reads the feed in parts: the whole window as one
+/// part, bounded by the deadline only.
+pub async fn whole_window<S: Source + ?Sized>(
+    source: &S,
+    account: &AccountRef,
+    window: &Window,
+    deadline: Instant,
+    sink: &mut OrderSink<'_>,
+) -> Result<FetchCounts, StepError> {
+    let whole = PartLimit::whole(deadline);
+    let part = source
+        .fetch_feed_part(account, window, None, whole, deadline, sink)
+        .await?;
+    Ok(part.counts)
+}
+
 /// What one part of the change feed did, and where the feed goes on (`None`: the window is
 /// complete). Every entry the part listed has been detailed and handed to the sink.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

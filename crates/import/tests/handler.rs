@@ -270,12 +270,7 @@ impl Source for Paged {
         deadline: Instant,
         sink: &mut OrderSink<'_>,
     ) -> Result<FetchCounts, StepError> {
-        let whole = PartLimit::whole(deadline);
-        let part = self
-            .fetch_feed_part(account, window, None, whole, deadline, sink)
-            .await?;
-        assert!(part.more.is_none());
-        Ok(part.counts)
+        ordersync_core::source::whole_window(self, account, window, deadline, sink).await
     }
 
     async fn fetch_feed_part(

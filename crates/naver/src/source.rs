@@ -245,17 +245,7 @@ impl<C: CredentialStore> Source for NaverSource<C> {
         deadline: Instant,
         sink: &mut OrderSink<'_>,
     ) -> Result<FetchCounts, StepError> {
-        let part = self
-            .fetch_feed_part(
-                account,
-                window,
-                None,
-                PartLimit::whole(deadline),
-                deadline,
-                sink,
-            )
-            .await?;
-        Ok(part.counts)
+        ordersync_core::source::whole_window(self, account, window, deadline, sink).await
     }
 
     async fn fetch_feed_part(

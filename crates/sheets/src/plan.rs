@@ -11,8 +11,10 @@
 //!   with any cell a person filled: checkbox columns formatted far down, which read `FALSE`,
 //!   do not count); a key
 //!   whose managed cells differ is rewritten in place (all its managed cells but the kept
-//!   ones, [`Cell::Keep`]); an equal row is left alone. A key found twice in the sheet is
-//!   updated in its first row and reported.
+//!   ones, [`Cell::Keep`]); an equal row is left alone. A key of ours found twice in the sheet
+//!   is updated in its first row and reported.
+//! - The plan works from what [`crate::scan`] keeps of the tab ([`plan_index`]); [`plan`] takes a
+//!   tab held in memory ([`Existing`]) through the same scan.
 //! - Only managed columns are ever written: every write range covers a contiguous run of
 //!   managed columns, so a seller's column between two of ours is never touched.
 

@@ -227,6 +227,8 @@ pub struct GoogleStats {
     pub user_entered_writes: u64,
     /// The largest request body seen, in bytes.
     pub max_request_bytes: usize,
+    /// Body bytes of every values.batchUpdate request received (retries included).
+    pub values_write_bytes: u64,
     /// Every range written by a successful values.update/batchUpdate/append/clear, as Google
     /// reports it (`Sheet1!A2:C3`), in order.
     pub ranges_written: Vec<String>,

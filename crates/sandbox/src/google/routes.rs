@@ -412,6 +412,7 @@ fn execute(
             Ok(response)
         }
         Method::ValuesBatchUpdate => {
+            stats.values_write_bytes += body.len() as u64;
             let body: BatchUpdateValuesIn = json_body(&parts.headers, body, false)?;
             let input = Input::parse(body.value_input_option.as_deref())?;
             if input == Input::UserEntered {
