@@ -241,13 +241,13 @@ async fn read_feed(
         window: event.window,
     };
     let progress_key = orders_progress_key(&event.execution, &event.window)?;
-    let resume = progress::read(store, &progress_key, &event.window).await?;
-    let resumed = resume.is_some();
     let Resume {
         mut parts,
         mut next,
         mut counts,
-    } = resume.unwrap_or_default();
+    } = progress::read(store, &progress_key, &event.window)
+        .await?
+        .unwrap_or_default();
     // An invocation that starts inside its reserve still reads one page (every part advances).
     let stop_at = deadline
         .checked_sub(continuation.reserve)
@@ -256,9 +256,9 @@ async fn read_feed(
         max_pages: continuation.part_pages.max(1),
         stop_at,
     };
-    // A resumed progress whose feed already ended (a crash before the join): join only.
-    let mut feed_open = !resumed || next.is_some();
-    while feed_open {
+    // A fresh window (no part yet) reads; stored parts go on while the feed has a position. A
+    // resumed progress whose feed already ended (a crash before the join) only joins.
+    while parts.is_empty() || next.is_some() {
         let mut part = PayloadWriter::<OrdersSchema>::new(&meta)?;
         let read = source
             .fetch_feed_part(
@@ -286,7 +286,6 @@ async fn read_feed(
         let key = orders_part_key(&event.execution, &event.window, parts.len() + 1)?;
         parts.push(write_object::<OrdersSchema>(store, &key, part.finish()?).await?);
         next = read.more;
-        feed_open = next.is_some();
         let progress = Progress::Reading {
             window: event.window,
             parts: parts.clone(),

@@ -636,7 +636,7 @@ impl SheetsClient {
             None => sink.finish(),
         };
         match finished {
-            Ok((range, _)) => (Ok((scan.finish(), range)), None),
+            Ok(range) => (Ok((scan.finish(), range)), None),
             Err(e) => (
                 Err(E::JsonDecodeError(
                     e.to_string(),

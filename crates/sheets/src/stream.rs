@@ -133,8 +133,8 @@ impl<'f> ValueRangeStream<'f> {
         Ok(())
     }
 
-    /// Ends the answer: the `range` it echoed (`None` when it had none) and the rows handed on.
-    pub fn finish(mut self) -> Result<(Option<String>, u64), StreamError> {
+    /// Ends the answer: the `range` it echoed (`None` when it had none).
+    pub fn finish(mut self) -> Result<Option<String>, StreamError> {
         if let Some(error) = self.error.take() {
             return Err(error);
         }
@@ -146,7 +146,7 @@ impl<'f> ValueRangeStream<'f> {
         if skeleton.values.len() as u64 != self.rows {
             return Err(StreamError::Unbalanced);
         }
-        Ok((skeleton.range, self.rows))
+        Ok(skeleton.range)
     }
 }
 
@@ -204,7 +204,7 @@ impl<'f> AnswerSink<'f> {
     }
 
     /// Ends the body: see [`ValueRangeStream::finish`].
-    pub fn finish(self) -> Result<(Option<String>, u64), StreamError> {
+    pub fn finish(self) -> Result<Option<String>, StreamError> {
         match self {
             AnswerSink::Plain(s) => s.finish(),
             AnswerSink::Gzip(mut g) => {
@@ -234,7 +234,7 @@ mod tests {
         for chunk in bytes.chunks(size.max(1)) {
             sink.write_chunk(chunk)?;
         }
-        let (range, _) = sink.finish()?;
+        let range = sink.finish()?;
         Ok((rows, range))
     }
 
